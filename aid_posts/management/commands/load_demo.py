@@ -1,0 +1,127 @@
+"""Load the demo community: safe to run again, it changes nothing the second time."""
+
+from decimal import Decimal
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from aid_posts.models import AidPost
+from aid_posts.services import aid_post_create
+from neighbors.models import Community, Membership, Place, Profile, Street
+from neighbors.services import membership_approve, membership_request, profile_update, user_signup_complete
+from talent_pool.models import Skill, TalentSkill
+from talent_pool.services import talent_profile_ensure, talent_skill_add, talent_skill_verify
+
+DEMO_PASSWORD = "jinlin-demo-2026"  # noqa: S105 - printed for the demo on purpose
+BUILDINGS = [
+    ("1号楼", Decimal("24.478120"), Decimal("118.145310")),
+    ("2号楼", Decimal("24.478560"), Decimal("118.146020")),
+    ("3号楼", Decimal("24.477910"), Decimal("118.146880")),
+    ("5号楼", Decimal("24.479300"), Decimal("118.145700")),
+]
+# email, display name, phone, building, role
+PEOPLE = [
+    ("committee@demo.jinlin", "陈主任", "13800005678", "1号楼", Membership.Role.COMMITTEE),
+    ("wang@demo.jinlin", "王阿姨", "13912345678", "2号楼", Membership.Role.RESIDENT),
+    ("li@demo.jinlin", "李师傅", "13611112222", "3号楼", Membership.Role.RESIDENT),
+    ("zhang@demo.jinlin", "张同学", "15500001111", "5号楼", Membership.Role.RESIDENT),
+    ("judge@demo.jinlin", "林法官", "13700009999", "1号楼", Membership.Role.RESIDENT),
+]
+REQUESTS = [
+    (
+        "wang@demo.jinlin",
+        "home-repair",
+        "厨房水龙头漏水",
+        "水龙头一直滴水，想请会修的邻居帮忙看看。周末上午都在家。",
+        "2号楼",
+    ),
+    ("wang@demo.jinlin", "it-help", "教我用手机挂号", "想学会用手机在医院公众号上挂号，一次半小时左右。", "2号楼"),
+    (
+        "zhang@demo.jinlin",
+        "errands",
+        "帮忙取一个快递",
+        "下周二白天在上课，快递放在驿站，想请邻居帮忙取回放到门卫。",
+        "5号楼",
+    ),
+    (
+        "li@demo.jinlin",
+        "legal-consultation",
+        "租房合同押金问题",
+        "房东退租时不退押金，想咨询一下怎么处理比较合适。",
+        "3号楼",
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo community 莲兴社区 with its people and a few open requests (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        street, _ = Street.objects.get_or_create(name="莲前街道")
+        community, _ = Community.objects.get_or_create(street=street, name="莲兴社区")
+        places = {}
+        for name, lat, lng in BUILDINGS:
+            places[name], _ = Place.objects.get_or_create(
+                community=community, name=name, defaults={"latitude": lat, "longitude": lng}
+            )
+        users = {email: self._user(email, name, phone) for email, name, phone, _b, _r in PEOPLE}
+
+        committee = users["committee@demo.jinlin"]
+        # The first committee member is appointed by the site admin, as in the admin.
+        Membership.objects.get_or_create(
+            user=committee,
+            community=community,
+            defaults={
+                "home_place": places["1号楼"],
+                "role": Membership.Role.COMMITTEE,
+                "status": Membership.Status.APPROVED,
+            },
+        )
+        for email, _name, _phone, building, role in PEOPLE:
+            if (
+                role == Membership.Role.RESIDENT
+                and not Membership.objects.filter(user=users[email], community=community).exists()
+            ):
+                membership = membership_request(actor=users[email], community=community, home_place=places[building])
+                membership_approve(actor=committee, membership=membership)
+
+        judge = users["judge@demo.jinlin"]
+        talent_profile_ensure(actor=judge, headline="区人民法院法官，每周六上午社区法律调解")
+        for code in ("legal-mediation", "legal-consultation"):
+            talent_skill = talent_skill_add(actor=judge, skill=Skill.objects.get(code=code))
+            if not talent_skill.is_verified:
+                talent_skill_verify(actor=committee, talent_skill=talent_skill)
+        if not TalentSkill.objects.filter(talent__user=users["li@demo.jinlin"]).exists():
+            talent_skill_add(actor=users["li@demo.jinlin"], skill=Skill.objects.get(code="home-repair"))
+
+        for email, skill, title, description, building in REQUESTS:
+            if not AidPost.objects.filter(author=users[email], title=title).exists():
+                aid_post_create(
+                    actor=users[email],
+                    community=community,
+                    category=Skill.objects.get(code=skill),
+                    title=title,
+                    description=description,
+                    place=places[building],
+                )
+
+        self.stdout.write(self.style.SUCCESS("Demo community 莲兴社区 is ready. Log in at http://127.0.0.1:8000/ as:"))
+        for email, name, _phone, _building, role in PEOPLE:
+            self.stdout.write(f"  {email:<24} {DEMO_PASSWORD}   {name} ({role})")
+
+    def _user(self, email: str, display_name: str, phone: str):
+        User = get_user_model()
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(username=email.split("@")[0], email=email, password=DEMO_PASSWORD)
+            EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+        if not Profile.objects.filter(user=user).exists():
+            profile = user_signup_complete(
+                user=user, display_name=display_name, notice_version=settings.PRIVACY_NOTICE_VERSION
+            )
+            profile_update(actor=user, profile=profile, display_name=display_name, phone=phone, language="zh-hans")
+        return user

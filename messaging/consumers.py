@@ -1,0 +1,103 @@
+"""The chat socket: authenticate, check access, validate the frame, call a service."""
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from . import events, selectors, services
+from .models import MESSAGE_MAX_LENGTH
+from .permissions import can_access_conversation
+
+logger = logging.getLogger(__name__)
+
+# Close codes in the 4000 range are the application's own (RFC 6455, 7.4.2).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_MALFORMED = 4400
+CLIENT_ID_MAX_LENGTH = 64
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.user = self.scope["user"]
+        self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
+        if not self.user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await database_sync_to_async(can_access_conversation)(self.user, self.conversation_id):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = events.conversation_group(self.conversation_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        frame = _parse_frame(text_data)
+        if frame is None:
+            await self.close(code=CLOSE_MALFORMED)
+            return
+        # Access can be revoked while the socket is open: check on every frame.
+        if not await database_sync_to_async(can_access_conversation)(self.user, self.conversation_id):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if frame["type"] == "message.send":
+            await self._send_message(frame)
+        else:
+            await self._catch_up(frame["after"])
+
+    async def _send_message(self, frame: dict) -> None:
+        try:
+            message, _created = await database_sync_to_async(services.message_send)(
+                actor=self.user, conversation_id=self.conversation_id, body=frame["body"], client_id=frame["client_id"]
+            )
+        except PermissionDenied:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        except ValidationError as error:
+            await self._send_json({"type": "error", "client_id": frame["client_id"], "errors": error.messages})
+            return
+        await self._send_json({"type": "message.ack", "client_id": frame["client_id"], "id": message.pk})
+
+    async def _catch_up(self, after: int) -> None:
+        payloads = await database_sync_to_async(selectors.message_payloads_after)(self.conversation_id, after)
+        for payload in payloads:
+            await self._send_json({"type": "message", "message": payload})
+
+    async def chat_message(self, event: dict) -> None:
+        await self._send_json({"type": "message", "message": event["message"]})
+
+    async def _send_json(self, content: dict) -> None:
+        await self.send(text_data=json.dumps(content, ensure_ascii=False))
+
+
+def _parse_frame(text_data: str | None) -> dict | None:
+    """The frame as a normalised dict, or None when it is not one we understand."""
+    if text_data is None:
+        return None
+    try:
+        frame = json.loads(text_data)
+    except ValueError:
+        return None
+    if not isinstance(frame, dict):
+        return None
+    kind = frame.get("type")
+    if kind == "message.send":
+        body, client_id = frame.get("body"), frame.get("client_id", "")
+        if not isinstance(body, str) or len(body) > MESSAGE_MAX_LENGTH * 2:
+            return None
+        if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX_LENGTH:
+            return None
+        return {"type": kind, "body": body, "client_id": client_id}
+    if kind == "catch_up":
+        after = frame.get("after")
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            return None
+        return {"type": kind, "after": after}
+    return None

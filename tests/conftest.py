@@ -1,0 +1,75 @@
+import os
+
+import pytest
+from django.db import connection
+
+from neighbors.models import Membership
+
+from .factories import CommunityFactory, MembershipFactory, PlaceFactory, UserFactory
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require_service(name: str, configured: bool, reachable) -> None:
+    """Skip when the service is not part of this run; under CI, fail if it was meant to be."""
+    if not configured:
+        pytest.skip(f"{name} is not configured for this run (set its URL to include this test)")
+    error = reachable()
+    if error:
+        message = f"{name} is configured but unreachable: {error}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def community():
+    return CommunityFactory(name="莲兴社区")
+
+
+@pytest.fixture
+def building(community):
+    return PlaceFactory(community=community, name="2号楼")
+
+
+def _member(community, building, role=Membership.Role.RESIDENT, **user_kwargs):
+    user = UserFactory(**user_kwargs)
+    MembershipFactory(user=user, community=community, home_place=building, role=role)
+    return user
+
+
+@pytest.fixture
+def make_member(community, building):
+    """make_member() -> a new approved resident of the community."""
+
+    def make(role=Membership.Role.RESIDENT, **kwargs):
+        return _member(community, building, role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def resident(make_member):
+    return make_member(username="wang")
+
+
+@pytest.fixture
+def helper(make_member):
+    return make_member(username="li")
+
+
+@pytest.fixture
+def committee(make_member):
+    return make_member(role=Membership.Role.COMMITTEE, username="chen")
+
+
+@pytest.fixture
+def outsider():
+    """A signed-up person in another community."""
+    other = CommunityFactory(name="别的社区")
+    return _member(other, PlaceFactory(community=other), username="outsider")
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"

@@ -1,0 +1,93 @@
+from decimal import Decimal
+
+import factory
+from allauth.account.models import EmailAddress
+from django.conf import settings
+
+from aid_posts.models import AidPost
+from neighbors.models import Community, Membership, Place, PrivacyConsent, Profile, Street, User
+from talent_pool.models import Skill
+
+PASSWORD = "correct-horse-battery"
+
+
+class StreetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Street
+        django_get_or_create = ["name"]
+
+    name = "莲前街道"
+
+
+class CommunityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Community
+
+    street = factory.SubFactory(StreetFactory)
+    name = factory.Sequence(lambda n: f"社区{n}")
+
+
+class PlaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Place
+
+    community = factory.SubFactory(CommunityFactory)
+    name = factory.Sequence(lambda n: f"{n}号楼")
+    latitude = Decimal("24.478100")
+    longitude = Decimal("118.145300")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A signed-up person: verified email, profile with a phone, consent recorded."""
+
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.test")
+    password = factory.django.Password(PASSWORD)
+    profile = factory.RelatedFactory(
+        "tests.factories.ProfileFactory", factory_related_name="user", display_name=factory.SelfAttribute("..username")
+    )
+
+    @factory.post_generation
+    def verified_email(self, create, extracted, **kwargs):
+        if create:
+            EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+            PrivacyConsent.objects.create(user=self, notice_version=settings.PRIVACY_NOTICE_VERSION)
+
+
+class ProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Profile
+
+    user = factory.SubFactory(UserFactory, profile=None)
+    display_name = factory.Sequence(lambda n: f"邻居{n}")
+    phone = factory.Sequence(lambda n: f"139{n:08d}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    community = factory.SubFactory(CommunityFactory)
+    home_place = factory.SubFactory(PlaceFactory, community=factory.SelfAttribute("..community"))
+    status = Membership.Status.APPROVED
+
+
+def skill(code: str = "home-repair") -> Skill:
+    return Skill.objects.get(code=code)
+
+
+class AidPostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AidPost
+
+    community = factory.SubFactory(CommunityFactory)
+    author = factory.SubFactory(UserFactory)
+    category = factory.LazyFunction(skill)
+    title = factory.Sequence(lambda n: f"请帮忙 {n}")
+    description = "厨房水龙头漏水，想请邻居帮忙看看。"
+    place = factory.SubFactory(PlaceFactory, community=factory.SelfAttribute("..community"))
