@@ -78,7 +78,9 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 def skill(code: str = "home-repair") -> Skill:
-    return Skill.objects.get(code=code)
+    """A seeded skill; transactional tests flush the seed, so recreate it when gone."""
+    found, _created = Skill.objects.get_or_create(code=code, defaults={"name_zh_hans": code, "name_en": code})
+    return found
 
 
 class AidPostFactory(factory.django.DjangoModelFactory):

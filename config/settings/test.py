@@ -1,5 +1,7 @@
 """Test settings: the embedded default, or PostgreSQL + Redis when their URLs are set."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES
 
@@ -14,5 +16,8 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Consumers and the browser test reach the database from other threads: an
 # in-memory SQLite database is per connection, so the test database is a file.
+TEST_ARTIFACTS = BASE_DIR / "test-artifacts"
+TEST_ARTIFACTS.mkdir(exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-artifacts" / "test.sqlite3")}
+    # One file per run, so that two runs on one machine never share a database.
+    DATABASES["default"]["TEST"] = {"NAME": str(TEST_ARTIFACTS / f"test-{os.getpid()}.sqlite3")}
