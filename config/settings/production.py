@@ -16,8 +16,6 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 if CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer":
     raise ImproperlyConfigured("Production needs REDIS_URL for the channel layer.")
 
-WHITENOISE_USE_FINDERS = False
-WHITENOISE_AUTOREFRESH = False
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

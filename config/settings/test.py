@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES
+from .base import BASE_DIR, CHANNEL_LAYERS, DATABASES, REDIS_URL
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -12,8 +12,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = True
 # Consumers and the browser test reach the database from other threads: an
 # in-memory SQLite database is per connection, so the test database is a file.
 TEST_ARTIFACTS = BASE_DIR / "test-artifacts"
@@ -21,3 +19,6 @@ TEST_ARTIFACTS.mkdir(exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per run, so that two runs on one machine never share a database.
     DATABASES["default"]["TEST"] = {"NAME": str(TEST_ARTIFACTS / f"test-{os.getpid()}.sqlite3")}
+if REDIS_URL:
+    # Tests share Redis with `make run` and other runs: keep their groups and channels apart.
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"asgi-test-{os.getpid()}"

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from aid_posts.models import AidPost, Claim, PostEvent
 from aid_posts.services import (
@@ -89,7 +90,7 @@ class TestClaim:
 
     def test_a_second_claim_is_refused_with_a_clear_message(self, post, helper, make_member):
         aid_post_claim(actor=helper, post=post)
-        with pytest.raises(ValidationError) as error:
+        with pytest.raises(ValidationError) as error, translation.override("en"):
             aid_post_claim(actor=make_member(), post=AidPost.objects.get(pk=post.pk))
         assert "already taken" in error.value.messages[0]
         assert Claim.objects.count() == 1
@@ -102,7 +103,7 @@ class TestClaim:
         assert Claim.objects.count() == 1
 
     def test_own_post_cannot_be_claimed(self, post, resident):
-        with pytest.raises(ValidationError) as error:
+        with pytest.raises(ValidationError) as error, translation.override("en"):
             aid_post_claim(actor=resident, post=post)
         assert "own request" in error.value.messages[0]
 

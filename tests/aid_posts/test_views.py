@@ -129,7 +129,13 @@ def test_confirm_twice_pays_once(post, resident, helper):
 def test_create_with_bad_fields_is_a_form_error(resident, community, building, title, description):
     response = logged_in(resident).post(
         reverse("aid_posts:create"),
-        {"community": community.pk, "category": skill().pk, "title": title, "description": description, "place": building.pk},
+        {
+            "community": community.pk,
+            "category": skill().pk,
+            "title": title,
+            "description": description,
+            "place": building.pk,
+        },
     )
     assert response.status_code == 200
     assert response.context["form"].errors
@@ -140,7 +146,13 @@ def test_create_in_a_foreign_community_is_a_form_error(resident, outsider):
     foreign = AidPostFactory(author=outsider)
     response = logged_in(resident).post(
         reverse("aid_posts:create"),
-        {"community": foreign.community.pk, "category": skill().pk, "title": "t", "description": "d", "place": foreign.place.pk},
+        {
+            "community": foreign.community.pk,
+            "category": skill().pk,
+            "title": "t",
+            "description": "d",
+            "place": foreign.place.pk,
+        },
     )
     assert response.status_code == 200
     assert "community" in response.context["form"].errors

@@ -32,8 +32,12 @@ SERVER_START_TIMEOUT = 10.0
 SERVER_STOP_TIMEOUT = 10.0
 
 
-@pytest.fixture(scope="session")
 def chromium_executable() -> str:
+    """Debian's chromium; without it the test fails under CI and is skipped elsewhere.
+
+    Called from inside the test, not from a fixture, so that CI reports a failed
+    test rather than a setup error.
+    """
     path = shutil.which("chromium")
     if path is None:
         message = "Debian's chromium is not on PATH (apt-get install chromium); the browser tests need it"
@@ -101,7 +105,7 @@ def live_asgi_url(transactional_db) -> Iterator[str]:
 
 
 @pytest.fixture
-def new_browser_context(chromium_executable: str, live_asgi_url: str) -> Iterator[Callable[..., object]]:
+def new_browser_context(live_asgi_url: str) -> Iterator[Callable[..., object]]:
     """new_browser_context(**options) -> a fresh Playwright BrowserContext (own cookies) on the live site.
 
     Playwright starts on the first call, not before. Its sync API keeps an asyncio
@@ -115,9 +119,10 @@ def new_browser_context(chromium_executable: str, live_asgi_url: str) -> Iterato
 
     def new_context(**options):
         if "browser" not in state:
+            executable = chromium_executable()
             state["playwright"] = sync_playwright().start()
             state["browser"] = state["playwright"].chromium.launch(
-                executable_path=chromium_executable, args=CHROMIUM_ARGS, headless=True
+                executable_path=executable, args=CHROMIUM_ARGS, headless=True
             )
         context = state["browser"].new_context(base_url=live_asgi_url, **options)
         context.set_default_timeout(10_000)

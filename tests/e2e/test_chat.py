@@ -89,7 +89,7 @@ def assert_stayed_on_page(side: ChatSide) -> None:
 
 
 @pytest.mark.e2e
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_poster_and_helper_see_each_others_messages_without_reloading(
     conversation, resident, helper, new_browser_context, live_asgi_url, artifacts_dir
 ):

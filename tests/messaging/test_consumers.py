@@ -32,7 +32,9 @@ async def connect(conversation_id: int, user=None, origin=ORIGIN):
 
 @pytest.fixture
 def conversation(resident, helper):
-    return conversation_open(kind=Conversation.Kind.CLAIM, subject="aid_post:1", title="修水龙头", participants=[resident, helper])
+    return conversation_open(
+        kind=Conversation.Kind.CLAIM, subject="aid_post:1", title="修水龙头", participants=[resident, helper]
+    )
 
 
 async def test_a_participant_receives_what_the_other_sends(conversation, resident, helper):

@@ -10,7 +10,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def conversation(resident, helper):
-    return conversation_open(kind=Conversation.Kind.CLAIM, subject="aid_post:1", title="修水龙头", participants=[resident, helper])
+    return conversation_open(
+        kind=Conversation.Kind.CLAIM, subject="aid_post:1", title="修水龙头", participants=[resident, helper]
+    )
 
 
 def test_opening_twice_reuses_the_conversation(conversation, resident, helper):
@@ -51,7 +53,9 @@ def test_empty_or_overlong_messages_are_refused(conversation, resident, body):
 def test_a_retry_with_the_same_client_id_is_stored_once(conversation, resident, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         first, created_first = message_send(actor=resident, conversation_id=conversation.pk, body="hi", client_id="c1")
-        second, created_second = message_send(actor=resident, conversation_id=conversation.pk, body="hi", client_id="c1")
+        second, created_second = message_send(
+            actor=resident, conversation_id=conversation.pk, body="hi", client_id="c1"
+        )
     assert (created_first, created_second) == (True, False)
     assert first.pk == second.pk
     assert Message.objects.count() == 1

@@ -44,7 +44,7 @@ class TestSignup:
         del data["consent"]
         response = client.post(reverse("account_signup"), data)
         assert response.status_code == 200
-        assert "privacy notice" in response.content.decode()
+        assert "需要同意隐私声明才能注册" in response.content.decode()
         assert not User.objects.exists()
 
     def test_a_stale_notice_version_is_refused(self, client):
@@ -61,7 +61,9 @@ class TestSignup:
     def test_an_unverified_user_cannot_log_in(self, client):
         client.post(reverse("account_signup"), signup_data())
         client.logout()
-        response = client.post(reverse("account_login"), {"login": "new@example.test", "password": "a-long-pass-phrase-1"})
+        response = client.post(
+            reverse("account_login"), {"login": "new@example.test", "password": "a-long-pass-phrase-1"}
+        )
         assert response.status_code == 302
         assert response.url == reverse("account_email_verification_sent")
 

@@ -1,0 +1,62 @@
+"""Both catalogues are complete for what the source says, and compiled as committed."""
+
+import shutil
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+from tests.conftest import IN_CI
+
+LOCALES = ["zh_Hans", "en"]
+SOURCE_DIRS = ["config", "neighbors", "talent_pool", "aid_posts", "messaging", "templates"]
+LOCALE_DIR = Path(settings.BASE_DIR) / "locale"
+
+
+def catalogue(locale: str) -> polib.POFile:
+    return polib.pofile(str(LOCALE_DIR / locale / "LC_MESSAGES" / "django.po"))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_entry_is_translated_and_none_is_fuzzy(locale):
+    po = catalogue(locale)
+    assert len(po) > 100
+    assert [entry.msgid for entry in po.untranslated_entries()] == []
+    assert [entry.msgid for entry in po.fuzzy_entries()] == []
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_compiled_catalogue_matches_its_source(locale):
+    po = catalogue(locale)
+    mo = polib.mofile(str(LOCALE_DIR / locale / "LC_MESSAGES" / "django.mo"))
+    compiled = {entry.msgid: entry.msgstr for entry in mo if entry.msgid}
+    assert compiled == {entry.msgid: entry.msgstr for entry in po if not entry.obsolete}, "run `make messages`"
+
+
+def test_placeholders_survive_translation():
+    for entry in catalogue("zh_Hans"):
+        for placeholder in ("%(", "{"):
+            assert entry.msgid.count(placeholder) == entry.msgstr.count(placeholder), entry.msgid
+
+
+def test_the_source_has_no_string_missing_from_the_catalogues(tmp_path, monkeypatch, settings):
+    """Extract the strings afresh, as `make messages` does, and compare."""
+    if shutil.which("xgettext") is None:
+        message = "xgettext (Debian's gettext) is needed to extract strings"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    for name in SOURCE_DIRS:
+        shutil.copytree(Path(settings.BASE_DIR) / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(LOCALE_DIR, tmp_path / "locale")
+    settings.LOCALE_PATHS = [tmp_path / "locale"]
+    monkeypatch.chdir(tmp_path)
+
+    call_command("makemessages", locale=LOCALES, verbosity=0)
+
+    for locale in LOCALES:
+        fresh = polib.pofile(str(tmp_path / "locale" / locale / "LC_MESSAGES" / "django.po"))
+        missing = sorted(entry.msgid for entry in fresh if not entry.msgstr and not entry.obsolete)
+        assert missing == [], f"untranslated in {locale}: run `make messages` and translate"
