@@ -35,6 +35,7 @@ test: $(VENV)/.dev-installed
 ## make messages: refresh both catalogues from the source, then compile them.
 messages: $(VENV)/.dev-installed
 	$(BIN)/python manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'tests/*' --ignore 'test-artifacts/*' --ignore 'staticfiles/*' --no-obsolete
+	msgen --force-po -o locale/en/LC_MESSAGES/django.po locale/en/LC_MESSAGES/django.po
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:

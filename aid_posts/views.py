@@ -213,7 +213,9 @@ def post_reveal_phone(request, pk: int):
         messages.error(request, _("Only the poster and the accepted helper can see each other's phone."))
         return redirect("aid_posts:detail", pk=post.pk)
     try:
-        phone = contact_reveal(viewer=request.user, owner=partner, field="phone", subject=post.subject)
+        phone = contact_reveal(
+            viewer=request.user, owner=partner, field="phone", subject=post.subject, subject_title=post.title
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("aid_posts:detail", pk=post.pk)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -42,6 +43,7 @@ def conversation_detail(request, pk: int):
             "chat_config": {
                 "wsPath": f"/ws/conversations/{conversation.pk}/",
                 "userId": request.user.pk,
+                "timeZone": settings.TIME_ZONE,
                 "lastId": messages[-1].pk if messages else 0,
                 "labels": {
                     "connecting": _("Connecting…"),

@@ -183,6 +183,8 @@ class ContactDisclosure(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="disclosures")
     field = models.CharField(max_length=20, choices=Field.choices)
     subject = models.CharField(max_length=100)
+    # What the owner reads in their log: the title of the post at the time of the reveal.
+    subject_title = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

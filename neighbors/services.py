@@ -118,7 +118,7 @@ def partnership_close(*, subject: str) -> int:
 
 
 @transaction.atomic
-def contact_reveal(*, viewer: User, owner: User, field: str, subject: str) -> str:
+def contact_reveal(*, viewer: User, owner: User, field: str, subject: str, subject_title: str = "") -> str:
     """The one path by which a contact value reaches another person. Logged, every time."""
     if field not in ContactDisclosure.Field.values:
         raise ValidationError(_("Unknown contact field."))
@@ -128,7 +128,9 @@ def contact_reveal(*, viewer: User, owner: User, field: str, subject: str) -> st
     if not value:
         raise ValidationError(_("This person has not given a phone number."))
     if viewer.pk != owner.pk:
-        ContactDisclosure.objects.create(viewer=viewer, owner=owner, field=field, subject=subject)
+        ContactDisclosure.objects.create(
+            viewer=viewer, owner=owner, field=field, subject=subject, subject_title=subject_title[:200]
+        )
     return value
 
 

@@ -117,6 +117,7 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_ADAPTER = "neighbors.adapters.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "neighbors.adapters.user_display"
 ACCOUNT_FORMS = {"signup": "neighbors.forms.SignupForm"}
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"

@@ -44,7 +44,12 @@
     sender.textContent = message.sender;
     const time = document.createElement("time");
     time.dateTime = message.created_at;
-    time.textContent = new Date(message.created_at).toLocaleString(document.documentElement.lang);
+    // The site's time zone, as in the server-rendered history, not the device's.
+    time.textContent = new Date(message.created_at).toLocaleString(document.documentElement.lang, {
+      timeZone: config.timeZone,
+      dateStyle: "medium",
+      timeStyle: "short",
+    });
     const body = document.createElement("p");
     body.className = "body";
     body.textContent = message.body;

@@ -59,6 +59,9 @@ def test_the_whole_path_over_http(resident, helper, community, building):
     revealed = neighbour.post(reverse("aid_posts:reveal_phone", args=[post.pk])).content.decode()
     assert resident.profile.phone in revealed
     assert ContactDisclosure.objects.filter(viewer=helper, owner=resident, subject=post.subject).count() == 1
+    seen = poster.get(reverse("neighbors:disclosures")).content.decode()
+    assert helper.profile.display_name in seen
+    assert "换灯泡" in seen
 
     neighbour.post(reverse("aid_posts:mark_done", args=[post.pk]), {"hours": "1.5"})
     poster.post(reverse("aid_posts:confirm", args=[post.pk]))

@@ -58,6 +58,12 @@ class TestSignup:
         assert response.status_code == 200
         assert not User.objects.exists()
 
+    def test_wrong_password_is_a_form_error(self, client, resident):
+        response = client.post(reverse("account_login"), {"login": resident.email, "password": "wrong-one"})
+        assert response.status_code == 200
+        assert response.context["form"].errors
+        assert not response.context["user"].is_authenticated
+
     def test_an_unverified_user_cannot_log_in(self, client):
         client.post(reverse("account_signup"), signup_data())
         client.logout()
@@ -68,8 +74,11 @@ class TestSignup:
         assert response.url == reverse("account_email_verification_sent")
 
     def test_log_in_and_out(self, client, resident):
+        Profile.objects.filter(user=resident).update(language="en")
         response = client.post(reverse("account_login"), {"login": resident.email, "password": PASSWORD})
         assert response.status_code == 302
+        # The profile's language follows the person to this browser.
+        assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
         assert client.get(reverse("home")).context["user"] == resident
         client.post(reverse("account_logout"))
         assert not client.get(reverse("home")).context["user"].is_authenticated
