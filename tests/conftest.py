@@ -1,11 +1,11 @@
 import os
 
 import pytest
-from django.db import connection
 
+from aid_posts.services import aid_post_create
 from neighbors.models import Membership
 
-from .factories import CommunityFactory, MembershipFactory, PlaceFactory, UserFactory
+from .factories import CommunityFactory, MembershipFactory, PlaceFactory, UserFactory, skill
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -71,5 +71,13 @@ def outsider():
 
 
 @pytest.fixture
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
+def post(resident, community, building):
+    """An open help request by `resident`, posted through the service."""
+    return aid_post_create(
+        actor=resident,
+        community=community,
+        category=skill(),
+        title="厨房水龙头漏水",
+        description="水龙头一直滴水，想请懂维修的邻居帮忙看看。",
+        place=building,
+    )

@@ -23,18 +23,6 @@ from tests.factories import PlaceFactory, skill
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def post(resident, community, building):
-    return aid_post_create(
-        actor=resident,
-        community=community,
-        category=skill(),
-        title="厨房水龙头漏水",
-        description="周末上午在家",
-        place=building,
-    )
-
-
 def accepted(post, resident, helper) -> Claim:
     claim = aid_post_claim(actor=helper, post=post)
     claim_accept(actor=resident, claim=claim)

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from aid_posts.models import AidPost, Claim
-from aid_posts.services import aid_post_claim, aid_post_create, aid_post_mark_done, claim_accept
+from aid_posts.services import aid_post_claim, aid_post_mark_done, claim_accept
 from messaging.models import Conversation, Message
 from neighbors.models import ContactDisclosure, LedgerEntry
 from tests.factories import AidPostFactory, skill
@@ -19,13 +19,6 @@ def logged_in(user, language: str = "zh-hans") -> Client:
     client.force_login(user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     return client
-
-
-@pytest.fixture
-def post(resident, community, building):
-    return aid_post_create(
-        actor=resident, community=community, category=skill(), title="换灯泡", description="客厅灯坏了", place=building
-    )
 
 
 def test_the_whole_path_over_http(resident, helper, community, building):

@@ -4,7 +4,6 @@ The server runs in this process on purpose: it shares the test database settings
 and the in-memory channel layer with the test, which is what `make run` serves.
 """
 
-import os
 import shutil
 import socket
 import threading
@@ -17,7 +16,8 @@ import uvicorn
 from channels.layers import channel_layers
 from django.conf import settings
 
-IN_CI = os.environ.get("CI") == "true"
+from tests.conftest import IN_CI
+
 # Debian's own build; Playwright must never download a browser of its own.
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from aid_posts.services import aid_post_claim, aid_post_create, claim_accept
+from aid_posts.services import aid_post_claim, claim_accept
 from messaging.models import Conversation
 from neighbors.models import User
-from tests.factories import PASSWORD, skill
+from tests.factories import PASSWORD
 
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
@@ -30,15 +30,7 @@ class ChatSide:
 
 
 @pytest.fixture
-def conversation(resident, helper, community, building) -> Conversation:
-    post = aid_post_create(
-        actor=resident,
-        community=community,
-        category=skill(),
-        title="厨房水龙头漏水",
-        description="水龙头一直滴水，想请懂维修的邻居帮忙看看。",
-        place=building,
-    )
+def conversation(post, resident, helper) -> Conversation:
     claim = aid_post_claim(actor=helper, post=post)
     return claim_accept(actor=resident, claim=claim)
 

@@ -143,22 +143,16 @@ class TestContactReveal:
 
 class TestLedger:
     def test_the_same_source_pays_once(self, community, helper):
-        first = ledger_award(
-            user=helper,
-            community=community,
-            points=10,
-            hours=Decimal("1.5"),
-            reason=LedgerEntry.Reason.HELP_CONFIRMED,
-            source="aid_post:7",
-        )
-        second = ledger_award(
-            user=helper,
-            community=community,
-            points=10,
-            hours=Decimal("1.5"),
-            reason=LedgerEntry.Reason.HELP_CONFIRMED,
-            source="aid_post:7",
-        )
+        award = {
+            "user": helper,
+            "community": community,
+            "points": 10,
+            "hours": Decimal("1.5"),
+            "reason": LedgerEntry.Reason.HELP_CONFIRMED,
+            "source": "aid_post:7",
+        }
+        first = ledger_award(**award)
+        second = ledger_award(**award)
         assert first is not None
         assert second is None
         assert LedgerEntry.objects.filter(user=helper).count() == 1
