@@ -1,0 +1,32 @@
+import io
+
+import pytest
+from django.core.management import call_command
+
+from aid_posts.models import AidPost
+from neighbors.models import Community, Membership, Place, User
+from talent_pool.models import TalentSkill
+
+pytestmark = pytest.mark.django_db
+
+
+def counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count() for model in (User, Community, Place, Membership, AidPost, TalentSkill)
+    }
+
+
+def test_demo_loads_once_and_again_changes_nothing():
+    output = io.StringIO()
+    call_command("load_demo", stdout=output)
+    first = counts()
+    call_command("load_demo", stdout=io.StringIO())
+
+    assert counts() == first
+    assert first["AidPost"] >= 3
+    assert "judge@demo.jinlin" in output.getvalue()
+    community = Community.objects.get(name="莲兴社区")
+    assert Membership.objects.filter(community=community, role="committee", status="approved").count() == 1
+    judge_skills = TalentSkill.objects.filter(talent__user__email="judge@demo.jinlin")
+    assert judge_skills.exists()
+    assert all(talent_skill.is_verified for talent_skill in judge_skills)

@@ -1,0 +1,58 @@
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.test import Client
+from django.urls import reverse
+
+from talent_pool.selectors import talents_visible_to
+from talent_pool.services import talent_profile_ensure, talent_skill_add, talent_skill_verify
+from tests.factories import skill
+
+pytestmark = pytest.mark.django_db
+
+
+def test_committee_verifies_a_skill_of_a_member(committee, helper):
+    talent_skill = talent_skill_add(actor=helper, skill=skill("legal-mediation"))
+    assert not talent_skill.is_verified
+    talent_skill_verify(actor=committee, talent_skill=talent_skill)
+    talent_skill.refresh_from_db()
+    assert talent_skill.is_verified
+    assert talent_skill.verified_by == committee
+
+
+def test_nobody_else_verifies(committee, helper, resident, outsider):
+    talent_skill = talent_skill_add(actor=helper, skill=skill("legal-mediation"))
+    for someone in (resident, helper, outsider):
+        with pytest.raises(PermissionDenied):
+            talent_skill_verify(actor=someone, talent_skill=talent_skill)
+    own = talent_skill_add(actor=committee, skill=skill("legal-mediation"))
+    with pytest.raises(PermissionDenied):
+        talent_skill_verify(actor=committee, talent_skill=own)
+    talent_skill.refresh_from_db()
+    assert not talent_skill.is_verified
+
+
+def test_directory_lists_talents_of_my_communities_without_contacts(resident, helper, outsider):
+    talent_profile_ensure(actor=helper, headline="水电师傅")
+    talent_skill_add(actor=helper, skill=skill("electrical"))
+    talent_skill_add(actor=outsider, skill=skill("electrical"))
+    assert [t.user for t in talents_visible_to(resident)] == [helper]
+    assert [t.user for t in talents_visible_to(outsider)] == [outsider]
+
+    client = Client()
+    client.force_login(resident)
+    page = client.get(reverse("talent_pool:directory")).content.decode()
+    assert "水电师傅" in page
+    assert helper.profile.phone not in page
+    assert outsider.profile.display_name not in page
+
+
+def test_directory_query_count_is_flat(resident, make_member, django_assert_max_num_queries):
+    client = Client()
+    client.force_login(resident)
+    talent_skill_add(actor=make_member(), skill=skill("tutoring"))
+    with django_assert_max_num_queries(20) as few:
+        client.get(reverse("talent_pool:directory"))
+    for _ in range(10):
+        talent_skill_add(actor=make_member(), skill=skill("tutoring"))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(reverse("talent_pool:directory"))
