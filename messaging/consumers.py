@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_MALFORMED = 4400
+CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later"
 CLIENT_ID_MAX_LENGTH = 64
 
 
@@ -30,8 +31,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(can_access_conversation)(self.user, self.conversation_id):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.group = events.conversation_group(self.conversation_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        group = events.conversation_group(self.conversation_id)
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            # A channel layer that is down or overloaded (e.g. a Redis timeout under
+            # load) must not turn the handshake into an HTTP 500: refuse cleanly and
+            # let the page reconnect with back-off.
+            logger.exception("channel layer refused group_add for %s", group)
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
+        self.group = group
         await self.accept()
 
     async def disconnect(self, code: int) -> None:

@@ -158,3 +158,17 @@ async def test_an_empty_message_gets_an_error_frame_and_the_socket_stays(convers
     frames = [await poster.receive_json_from(timeout=5) for _ in range(2)]
     assert "message.ack" in {frame["type"] for frame in frames}
     await poster.disconnect()
+
+
+async def test_a_failing_channel_layer_refuses_the_handshake_cleanly(conversation, resident, monkeypatch):
+    from channels.layers import get_channel_layer
+
+    from messaging.consumers import CLOSE_TRY_AGAIN
+
+    async def broken_group_add(group, channel):
+        raise TimeoutError("Redis did not answer")
+
+    monkeypatch.setattr(get_channel_layer(), "group_add", broken_group_add)
+    _, connected, code = await connect(conversation.pk, resident)
+    assert not connected
+    assert code == CLOSE_TRY_AGAIN
