@@ -19,7 +19,6 @@ from talent_pool.models import Skill
 from .models import AidPost, Claim, PostEvent
 from .permissions import (
     can_cancel,
-    can_claim_post,
     can_confirm,
     can_decide_claim,
     can_mark_done,
@@ -68,8 +67,7 @@ def aid_post_claim(*, actor: User, post: AidPost) -> Claim:
         raise PermissionDenied
     if post.author_id == actor.pk:
         raise ValidationError(_("You cannot claim your own request."))
-    if not can_claim_post(actor, post):
-        raise ValidationError(_("Someone else has already taken this request."))
+    # The conditional update is the seat check: a stale or closed post loses here.
     try:
         _transition(post=post, actor=actor, from_statuses=[AidPost.Status.OPEN], to_status=AidPost.Status.CLAIMED)
     except ValidationError:
