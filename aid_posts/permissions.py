@@ -2,7 +2,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from neighbors.models import User
-from neighbors.permissions import communities_visible_to
+from neighbors.permissions import blocked_between, communities_visible_to
 
 from .models import AidPost, Claim
 
@@ -19,7 +19,13 @@ def can_view_post(user: AnyUser, post: AidPost) -> bool:
 
 
 def can_claim_post(user: AnyUser, post: AidPost) -> bool:
-    return post.status == AidPost.Status.OPEN and post.author_id != user.pk and can_view_post(user, post)
+    """Open, someone else's, visible, and neither has blocked the other."""
+    return (
+        post.status == AidPost.Status.OPEN
+        and post.author_id != user.pk
+        and can_view_post(user, post)
+        and not blocked_between(user, post.author)
+    )
 
 
 def can_decide_claim(user: AnyUser, claim: Claim) -> bool:

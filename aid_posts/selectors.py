@@ -1,5 +1,10 @@
-from django.db.models import QuerySet
+from dataclasses import dataclass
 
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from neighbors.data_rights import decimal_text, isoformat
 from neighbors.models import User
 
 from .models import AidPost, Claim
@@ -25,3 +30,150 @@ def live_claim(post: AidPost) -> Claim | None:
 
 def accepted_claim(post: AidPost) -> Claim | None:
     return post.claims.filter(status=Claim.Status.ACCEPTED).select_related("helper__profile").first()
+
+
+# What erasing an account cancels among its requests that someone else took part in.
+_CANCELLED_ON_ERASE = (AidPost.Status.OPEN, AidPost.Status.CLAIMED, AidPost.Status.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class UserDataErasePlan:
+    """What deleting an account does to the person's requests and offers.
+
+    Read once, so that the sentences shown before deleting and the erasure itself
+    can never disagree about which request goes which way.
+    """
+
+    # Never offered help on: nobody else needs them, so they go.
+    posts_unclaimed: list[AidPost]
+    # Open, claimed or in progress, with someone involved: kept for them, cancelled.
+    posts_to_cancel: list[AidPost]
+    # Done and waiting for the poster's confirmation: kept as they are.
+    posts_waiting: list[AidPost]
+    # Confirmed or cancelled, with someone involved: kept as they are.
+    posts_closed: list[AidPost]
+    claims_pending: list[Claim]
+    # Accepted on a request still in progress: withdrawn, the request opened again.
+    claims_in_progress: list[Claim]
+    # Accepted on a request marked done: kept, the poster may still confirm it.
+    claims_waiting: list[Claim]
+
+
+def user_data_erase_plan(user: User) -> UserDataErasePlan:
+    posts = list(AidPost.objects.filter(author=user).annotate(claim_count=Count("claims")).order_by("created_at", "pk"))
+    claimed = [post for post in posts if post.claim_count]
+    live_claims = list(
+        Claim.objects.filter(helper=user, status__in=Claim.LIVE).select_related("post").order_by("created_at", "pk")
+    )
+    accepted = [claim for claim in live_claims if claim.status == Claim.Status.ACCEPTED]
+    return UserDataErasePlan(
+        posts_unclaimed=[post for post in posts if not post.claim_count],
+        posts_to_cancel=[post for post in claimed if post.status in _CANCELLED_ON_ERASE],
+        posts_waiting=[post for post in claimed if post.status == AidPost.Status.DONE],
+        posts_closed=[post for post in claimed if post.status in (AidPost.Status.CONFIRMED, AidPost.Status.CANCELLED)],
+        claims_pending=[claim for claim in live_claims if claim.status == Claim.Status.PENDING],
+        claims_in_progress=[claim for claim in accepted if claim.post.status == AidPost.Status.IN_PROGRESS],
+        claims_waiting=[claim for claim in accepted if claim.post.status == AidPost.Status.DONE],
+    )
+
+
+def user_data_consequences(user: User) -> list[str]:
+    """What deleting the account does to the person's requests and offers, one sentence each."""
+    plan = user_data_erase_plan(user)
+    sentences = []
+    for claim in plan.claims_in_progress:
+        sentences.append(
+            _("Your accepted offer on “%(title)s” will be withdrawn and the request opened again for other helpers.")
+            % {"title": claim.post.title}
+        )
+    for claim in plan.claims_pending:
+        sentences.append(_("Your offer of help on “%(title)s” will be withdrawn.") % {"title": claim.post.title})
+    for claim in plan.claims_waiting:
+        sentences.append(
+            _("“%(title)s” is done and waiting for confirmation; it stays as it is.") % {"title": claim.post.title}
+        )
+    for post in plan.posts_to_cancel:
+        sentences.append(_cancel_sentence(post))
+    for post in plan.posts_waiting:
+        sentences.append(
+            _(
+                "“%(title)s” is done and waiting for confirmation; it stays as it is. Confirm it first if your "
+                "helper should receive their points and hours."
+            )
+            % {"title": post.title}
+        )
+    for post in plan.posts_unclaimed:
+        sentences.append(
+            _("Your request “%(title)s” had no offers of help; it will be deleted.") % {"title": post.title}
+        )
+    if plan.posts_closed:
+        count = len(plan.posts_closed)
+        sentences.append(
+            ngettext(
+                "Your %(count)d finished request stays for the people who took part, shown as by “Deleted user”.",
+                "Your %(count)d finished requests stay for the people who took part, shown as by “Deleted user”.",
+                count,
+            )
+            % {"count": count}
+        )
+    return sentences
+
+
+def _cancel_sentence(post: AidPost) -> str:
+    if post.status == AidPost.Status.IN_PROGRESS:
+        return _(
+            "Your request “%(title)s” is in progress; it will be cancelled and your helper will no longer see your "
+            "contact details."
+        ) % {"title": post.title}
+    if post.status == AidPost.Status.CLAIMED:
+        return _("Your request “%(title)s” will be cancelled and the offer of help waiting on it declined.") % {
+            "title": post.title
+        }
+    return _("Your open request “%(title)s” will be cancelled.") % {"title": post.title}
+
+
+def user_data_export(user: User) -> dict:
+    """The person's requests (with their history) and offers of help, JSON-ready."""
+    posts = (
+        AidPost.objects.filter(author=user)
+        .select_related("community", "place", "category")
+        .prefetch_related("events")
+        .order_by("created_at", "pk")
+    )
+    claims = Claim.objects.filter(helper=user).select_related("post").order_by("created_at", "pk")
+    post_count, claim_count = len(posts), len(claims)
+    return {
+        "summary": [
+            ngettext("You wrote %(count)d help request.", "You wrote %(count)d help requests.", post_count)
+            % {"count": post_count},
+            ngettext("You offered help %(count)d time.", "You offered help %(count)d times.", claim_count)
+            % {"count": claim_count},
+        ],
+        "posts": [
+            {
+                "id": post.pk,
+                "title": post.title,
+                "description": post.description,
+                "community": post.community.name,
+                "building": post.place.name,
+                "category": str(post.category),
+                "status": str(post.get_status_display()),
+                "hours": decimal_text(post.hours),
+                "created_at": isoformat(post.created_at),
+                "history": [
+                    {"from": event.from_status, "to": event.to_status, "at": isoformat(event.created_at)}
+                    for event in post.events.all()
+                ],
+            }
+            for post in posts
+        ],
+        "offers_of_help": [
+            {
+                "request": claim.post.title,
+                "status": str(claim.get_status_display()),
+                "offered_at": isoformat(claim.created_at),
+                "decided_at": isoformat(claim.decided_at),
+            }
+            for claim in claims
+        ],
+    }

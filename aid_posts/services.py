@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from messaging.models import Conversation
-from messaging.services import conversation_open
+from messaging.services import conversation_open, conversation_retire
 from neighbors.models import Community, LedgerEntry, Place, User
-from neighbors.permissions import is_member
+from neighbors.permissions import blocked_between, is_member
 from neighbors.services import ledger_award, partnership_close, partnership_open
 from talent_pool.models import Skill
 
@@ -25,7 +25,7 @@ from .permissions import (
     can_view_post,
     can_withdraw_claim,
 )
-from .selectors import accepted_claim
+from .selectors import accepted_claim, user_data_erase_plan
 
 
 def _transition(*, post: AidPost, actor: User, from_statuses: list[str], to_status: str, **fields) -> None:
@@ -67,6 +67,8 @@ def aid_post_claim(*, actor: User, post: AidPost) -> Claim:
         raise PermissionDenied
     if post.author_id == actor.pk:
         raise ValidationError(_("You cannot claim your own request."))
+    if blocked_between(actor, post.author):
+        raise ValidationError(_("You cannot offer help on this request."))
     # The conditional update is the seat check: a stale or closed post loses here.
     try:
         _transition(post=post, actor=actor, from_statuses=[AidPost.Status.OPEN], to_status=AidPost.Status.CLAIMED)
@@ -95,7 +97,7 @@ def claim_accept(*, actor: User, claim: Claim) -> Conversation:
         raise PermissionDenied
     _claim_decide(claim=claim, status=Claim.Status.ACCEPTED)
     _transition(post=post, actor=actor, from_statuses=[AidPost.Status.CLAIMED], to_status=AidPost.Status.IN_PROGRESS)
-    partnership_open(user_a=post.author, user_b=claim.helper, subject=post.subject)
+    partnership_open(user_a=post.author, user_b=claim.helper, subject=post.subject, title=post.title)
     return conversation_open(
         kind=Conversation.Kind.CLAIM, subject=post.subject, title=post.title, participants=[post.author, claim.helper]
     )
@@ -165,3 +167,47 @@ def aid_post_cancel(*, actor: User, post: AidPost) -> AidPost:
         status=Claim.Status.DECLINED, decided_at=timezone.now()
     )
     return post
+
+
+@transaction.atomic
+def user_data_erase(*, user: User) -> None:
+    """The aid_posts part of deleting an account (registered in apps.py, run by neighbors' account_delete).
+
+    Requests nobody took part in go. The rest stay for the people who did, under the
+    anonymized author; live ones are cancelled and offers withdrawn, each move
+    recorded as a PostEvent by the leaving person. A request marked done stays as
+    it is. Any request that changed under our feet fails the whole deletion.
+    """
+    # Lock what the plan is about, so that no claim lands on a request being deleted.
+    list(AidPost.objects.select_for_update().filter(author=user).values_list("pk", flat=True))
+    list(AidPost.objects.select_for_update().filter(claims__helper=user).values_list("pk", flat=True))
+    plan = user_data_erase_plan(user)
+    for claim in plan.claims_pending:
+        claim_withdraw(actor=user, claim=claim)
+    for claim in plan.claims_in_progress:
+        _accepted_claim_withdraw(user=user, claim=claim)
+    for post in plan.posts_to_cancel:
+        if post.status == AidPost.Status.IN_PROGRESS:
+            _transition(
+                post=post,
+                actor=user,
+                from_statuses=[AidPost.Status.IN_PROGRESS],
+                to_status=AidPost.Status.CANCELLED,
+            )
+        else:
+            aid_post_cancel(actor=user, post=post)
+        partnership_close(subject=post.subject)
+    AidPost.objects.filter(pk__in=[post.pk for post in plan.posts_unclaimed], claims__isnull=True).delete()
+
+
+def _accepted_claim_withdraw(*, user: User, claim: Claim) -> None:
+    """The helper leaves a request in progress: it opens again for others, and the grant to
+    see each other's details closes."""
+    withdrawn = Claim.objects.filter(pk=claim.pk, status=Claim.Status.ACCEPTED).update(
+        status=Claim.Status.WITHDRAWN, decided_at=timezone.now()
+    )
+    if not withdrawn:
+        raise ValidationError(_("This request has changed in the meantime; please look at it again."))
+    _transition(post=claim.post, actor=user, from_statuses=[AidPost.Status.IN_PROGRESS], to_status=AidPost.Status.OPEN)
+    partnership_close(subject=claim.post.subject)
+    conversation_retire(subject=claim.post.subject)

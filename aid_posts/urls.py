@@ -14,5 +14,5 @@ urlpatterns = [
     path("<int:pk>/done/", views.post_mark_done, name="mark_done"),
     path("<int:pk>/confirm/", views.post_confirm, name="confirm"),
     path("<int:pk>/cancel/", views.post_cancel, name="cancel"),
-    path("<int:pk>/reveal-phone/", views.post_reveal_phone, name="reveal_phone"),
+    path("<int:pk>/reveal/", views.post_reveal_contact, name="reveal_contact"),
 ]

@@ -2,7 +2,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -10,7 +10,9 @@ from django.views.decorators.http import require_POST
 
 from messaging.selectors import conversation_for_subject
 from neighbors import selectors as neighbor_selectors
-from neighbors.permissions import communities_visible_to
+from neighbors.forms import RevealContactForm
+from neighbors.geo import rounded_distance_m
+from neighbors.permissions import can_use_location, communities_visible_to
 from neighbors.services import contact_reveal
 from talent_pool.selectors import skills
 
@@ -75,18 +77,29 @@ def _partner_of(user, post: AidPost, accepted: Claim | None):
     return None
 
 
-def _detail(request, post: AidPost, *, revealed_phone: str = "", status: int = 200) -> HttpResponse:
+def _distance_from_home(user, post: AidPost) -> int | None:
+    """How far the post's building is from the viewer's, rounded to 100 m; only with their consent."""
+    if not can_use_location(user):
+        return None
+    home = neighbor_selectors.home_place_in(user, post.community_id)
+    return rounded_distance_m(home, post.place) if home else None
+
+
+def _detail(request, post: AidPost, *, revealed: tuple[str, str] | None = None, status: int = 200) -> HttpResponse:
     claim = selectors.live_claim(post)
     accepted = claim if claim and claim.status == Claim.Status.ACCEPTED else None
     user = request.user
+    partner = _partner_of(user, post, accepted)
     return render(
         request,
         "aid_posts/detail.html",
         {
             "post": post,
             "claim": claim,
-            "partner": _partner_of(user, post, accepted),
-            "revealed_phone": revealed_phone,
+            "partner": partner,
+            "partner_contacts": neighbor_selectors.contact_card(user, partner, subject=post.subject) if partner else [],
+            "revealed": revealed,
+            "distance_m": _distance_from_home(user, post),
             "conversation": conversation_for_subject(user, post.subject),
             "can_claim": permissions.can_claim_post(user, post),
             "is_own": post.author_id == user.pk,
@@ -205,18 +218,23 @@ def post_cancel(request, pk: int):
 
 @login_required
 @require_POST
-def post_reveal_phone(request, pk: int):
-    """Show the other party's phone, through the logged disclosure path."""
+def post_reveal_contact(request, pk: int):
+    """Show one of the other party's details, through the logged disclosure path."""
     post = _post_for(request, pk)
     partner = _partner_of(request.user, post, selectors.accepted_claim(post))
-    if partner is None:
-        messages.error(request, _("Only the poster and the accepted helper can see each other's phone."))
+    form = RevealContactForm({"kind": request.POST.get("kind", ""), "subject": post.subject})
+    if partner is None or not form.is_valid():
+        messages.error(request, _("Only the poster and the accepted helper can see each other's details."))
         return redirect("aid_posts:detail", pk=post.pk)
     try:
-        phone = contact_reveal(
-            viewer=request.user, owner=partner, field="phone", subject=post.subject, subject_title=post.title
+        value = contact_reveal(
+            viewer=request.user,
+            owner=partner,
+            kind=form.cleaned_data["kind"],
+            subject=post.subject,
+            subject_title=post.title,
         )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+    except (PermissionDenied, ValidationError):
+        messages.error(request, _("This detail is not shared with you."))
         return redirect("aid_posts:detail", pk=post.pk)
-    return _detail(request, post, revealed_phone=phone)
+    return _detail(request, post, revealed=(form.cleaned_data["kind"], value))

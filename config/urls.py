@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from aid_posts.views import home
 
@@ -13,3 +15,8 @@ urlpatterns = [
     path("", include("neighbors.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.SERVE_MEDIA:
+    # The embedded profile serves uploads itself; in production the reverse proxy does.
+    # Stored names are random (see neighbors/images.py), so a URL cannot be guessed.
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]

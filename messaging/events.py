@@ -17,7 +17,7 @@ def message_payload(message: Message) -> dict:
         "id": message.pk,
         "conversation": message.conversation_id,
         "sender_id": message.sender_id,
-        "sender": message.sender.profile.display_name,
+        "sender": str(message.sender.profile),
         "body": message.body,
         "client_id": message.client_id,
         "created_at": message.created_at.isoformat(),

@@ -2,8 +2,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
 from neighbors.models import User
+from neighbors.permissions import blocked_with_any
 
-from .models import Conversation
+from .models import Conversation, Participant
 
 
 def conversations_visible_to(user: User | AnonymousUser) -> QuerySet[Conversation]:
@@ -15,3 +16,9 @@ def conversations_visible_to(user: User | AnonymousUser) -> QuerySet[Conversatio
 def can_access_conversation(user: User | AnonymousUser, conversation_id: int) -> bool:
     """Read and write alike: only participants. Checked on connect and on every frame."""
     return conversations_visible_to(user).filter(pk=conversation_id).exists()
+
+
+def blocked_in_conversation(user: User, conversation_id: int) -> bool:
+    """Whether the user and another participant have blocked one another: then nobody there hears them."""
+    others = Participant.objects.filter(conversation_id=conversation_id).exclude(user=user).values("user")
+    return blocked_with_any(user, others)

@@ -1,9 +1,12 @@
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from neighbors.data_rights import isoformat
 from neighbors.models import User
 
 from .events import message_payload
-from .models import Conversation, Message
+from .models import Conversation, Message, Participant
 from .permissions import conversations_visible_to
 
 HISTORY_SIZE = 50
@@ -30,3 +33,34 @@ def message_payloads_after(conversation_id: int, after_id: int, limit: int = 200
         .order_by("id")[:limit]
     )
     return [message_payload(message) for message in messages]
+
+
+def user_data_export(user: User) -> dict:
+    """The conversations the person is in and the messages they sent; others' messages are theirs."""
+    seats = Participant.objects.filter(user=user).select_related("conversation").order_by("joined_at", "pk")
+    sent = Message.objects.filter(sender=user).select_related("conversation").order_by("id")
+    conversation_count, message_count = len(seats), len(sent)
+    return {
+        "summary": [
+            ngettext("You are in %(count)d conversation.", "You are in %(count)d conversations.", conversation_count)
+            % {"count": conversation_count},
+            ngettext("You sent %(count)d message.", "You sent %(count)d messages.", message_count)
+            % {"count": message_count},
+        ],
+        "conversations": [{"title": seat.conversation.title, "joined_at": isoformat(seat.joined_at)} for seat in seats],
+        "messages_sent": [
+            {"conversation": message.conversation.title, "body": message.body, "sent_at": isoformat(message.created_at)}
+            for message in sent
+        ],
+    }
+
+
+def user_data_consequences(user: User) -> list[str]:
+    if not Message.objects.filter(sender=user).exists():
+        return []
+    return [
+        _(
+            "Your messages stay in their conversations for the other people there, shown as from “Deleted user”; "
+            "you leave every conversation."
+        )
+    ]

@@ -8,7 +8,7 @@ from neighbors.models import User
 
 from . import events
 from .models import Conversation, Message, Participant
-from .permissions import can_access_conversation
+from .permissions import blocked_in_conversation, can_access_conversation
 
 
 @transaction.atomic
@@ -23,6 +23,17 @@ def conversation_open(*, kind: str, subject: str, title: str, participants: Iter
 
 
 @transaction.atomic
+def conversation_retire(*, subject: str) -> None:
+    """Free `subject` for a fresh conversation, e.g. when a request opens again after its
+    helper left: the next helper must not read what was said before them. The old
+    thread stays, under a subject of its own, for those who were in it."""
+    conversation = Conversation.objects.select_for_update().filter(subject=subject).first()
+    if conversation is not None:
+        conversation.subject = f"{subject}#{conversation.pk}"
+        conversation.save(update_fields=["subject"])
+
+
+@transaction.atomic
 def message_send(*, actor: User, conversation_id: int, body: str, client_id: str = "") -> tuple[Message, bool]:
     """Persist a message, then broadcast it after commit. Returns (message, created).
 
@@ -30,6 +41,8 @@ def message_send(*, actor: User, conversation_id: int, body: str, client_id: str
     """
     if not can_access_conversation(actor, conversation_id):
         raise PermissionDenied
+    if blocked_in_conversation(actor, conversation_id):
+        raise ValidationError(_("You cannot send messages here: one of you has blocked the other."))
     client_id = client_id.strip()
     if client_id:
         existing = Message.objects.filter(sender=actor, client_id=client_id).select_related("sender__profile").first()
@@ -53,3 +66,16 @@ def message_send(*, actor: User, conversation_id: int, body: str, client_id: str
         raise
     transaction.on_commit(lambda: events.broadcast_message(message))
     return message, True
+
+
+@transaction.atomic
+def user_data_erase(*, user: User) -> None:
+    """The messaging part of deleting an account (registered in apps.py, run by neighbors' account_delete).
+
+    The messages stay, because the other people need the thread; they name the sender
+    through the profile, which will read "Deleted user". The client ids, which a
+    client chose and might tie messages to a device, go; and the person leaves every
+    conversation.
+    """
+    Message.objects.filter(sender=user).exclude(client_id="").update(client_id="")
+    Participant.objects.filter(user=user).delete()

@@ -27,5 +27,6 @@ class AccountAdapter(DefaultAccountAdapter):
                 user=user,
                 display_name=form.cleaned_data["display_name"],
                 notice_version=form.cleaned_data["notice_version"],
+                is_minor=form.cleaned_data["age_group"] == "minor",
             )
         return user

@@ -1,7 +1,22 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from .models import Community, ContactDisclosure, LedgerEntry, Membership, Place, Profile, Street, User
+from .models import (
+    Block,
+    Community,
+    Consent,
+    ContactDisclosure,
+    ContactMethod,
+    Grid,
+    GuardianConsent,
+    LedgerEntry,
+    Membership,
+    Place,
+    Profile,
+    RoleChange,
+    Street,
+    User,
+)
 
 admin.site.register(User, UserAdmin)
 
@@ -18,10 +33,17 @@ class CommunityAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+@admin.register(Grid)
+class GridAdmin(admin.ModelAdmin):
+    list_display = ["name", "community"]
+    list_filter = ["community"]
+    search_fields = ["name"]
+
+
 @admin.register(Place)
 class PlaceAdmin(admin.ModelAdmin):
-    list_display = ["name", "community", "latitude", "longitude"]
-    list_filter = ["community"]
+    list_display = ["name", "community", "grid", "latitude", "longitude"]
+    list_filter = ["community", "grid"]
 
 
 @admin.register(Membership)
@@ -29,17 +51,18 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "community", "role", "status", "created_at"]
     list_filter = ["community", "role", "status"]
     raw_id_fields = ["user", "decided_by"]
+    # Roles change on the committee's members page, where each change is recorded.
+    readonly_fields = ["role"]
 
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "user", "language"]
-    # The admin list never shows a phone number: reveals go through contact_reveal.
-    exclude = ["phone"]
+    list_display = ["display_name", "user", "language", "is_minor"]
+    search_fields = ["display_name"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records that are never edited: the ledger and the disclosure log."""
+    """Records never edited or deleted by hand: logs, consents and the ledger."""
 
     def has_add_permission(self, request):
         return False
@@ -59,3 +82,32 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 @admin.register(ContactDisclosure)
 class ContactDisclosureAdmin(ReadOnlyAdmin):
     list_display = ["viewer", "owner", "field", "subject", "created_at"]
+
+
+@admin.register(ContactMethod)
+class ContactMethodAdmin(ReadOnlyAdmin):
+    # The admin never shows a contact value: reveals go through contact_reveal, logged.
+    list_display = ["user", "kind", "scope", "updated_at"]
+    fields = ["user", "kind", "scope", "updated_at"]
+    list_filter = ["kind", "scope"]
+
+
+@admin.register(RoleChange)
+class RoleChangeAdmin(ReadOnlyAdmin):
+    list_display = ["user", "community", "from_role", "to_role", "changed_by", "reason", "created_at"]
+
+
+@admin.register(Consent)
+class ConsentAdmin(ReadOnlyAdmin):
+    list_display = ["user", "kind", "version", "granted_at", "withdrawn_at"]
+    list_filter = ["kind", "version"]
+
+
+@admin.register(GuardianConsent)
+class GuardianConsentAdmin(ReadOnlyAdmin):
+    list_display = ["minor", "community", "relation", "method", "recorded_by", "recorded_at"]
+
+
+@admin.register(Block)
+class BlockAdmin(ReadOnlyAdmin):
+    list_display = ["blocker", "blocked", "created_at"]

@@ -1,17 +1,35 @@
 """Who may do what in a community. Each rule lives here once, with its queryset twin."""
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Community, Membership, Partnership, User
+from .models import Block, Community, Consent, ContactMethod, Membership, Partnership, Profile, User
 
 AnyUser = User | AnonymousUser
+
+STAFF_ROLES = (Membership.Role.COMMITTEE, Membership.Role.GRID_WORKER)
+# Who each contact scope reaches, besides the owner. Scopes widen in this order.
+SCOPE_AUDIENCES: dict[str, frozenset[str]] = {
+    ContactMethod.Scope.PRIVATE: frozenset(),
+    ContactMethod.Scope.PARTNERS: frozenset({"partners"}),
+    ContactMethod.Scope.COMMITTEE: frozenset({"partners", "committee"}),
+    ContactMethod.Scope.COMMUNITY: frozenset({"partners", "committee", "community"}),
+}
+# Showing a resident's details to another resident is giving them to a third party
+# (PIPL art. 23): without that consent only the committee, which runs the site, may look.
+NEEDS_SHARING_CONSENT = frozenset({"partners", "community"})
+COMMUNITY_SUBJECT_PREFIX = "community:"
+
+
+def _active(user: AnyUser) -> bool:
+    return user.is_authenticated and user.is_active
 
 
 def communities_visible_to(user: AnyUser) -> QuerySet[Community]:
     """A member sees only the communities they belong to."""
-    if not user.is_authenticated:
+    if not _active(user):
         return Community.objects.none()
     return Community.objects.filter(memberships__user=user, memberships__status=Membership.Status.APPROVED).distinct()
 
@@ -20,31 +38,120 @@ def is_member(user: AnyUser, community: Community) -> bool:
     return communities_visible_to(user).filter(pk=community.pk).exists()
 
 
-def committee_communities(user: AnyUser) -> QuerySet[Community]:
-    if not user.is_authenticated:
+def _communities_with_role(user: AnyUser, roles) -> QuerySet[Community]:
+    if not _active(user):
         return Community.objects.none()
     return Community.objects.filter(
-        memberships__user=user,
-        memberships__status=Membership.Status.APPROVED,
-        memberships__role=Membership.Role.COMMITTEE,
+        memberships__user=user, memberships__status=Membership.Status.APPROVED, memberships__role__in=roles
     ).distinct()
+
+
+def committee_communities(user: AnyUser) -> QuerySet[Community]:
+    return _communities_with_role(user, [Membership.Role.COMMITTEE])
 
 
 def is_committee(user: AnyUser, community: Community) -> bool:
     return committee_communities(user).filter(pk=community.pk).exists()
 
 
+def staff_communities(user: AnyUser) -> QuerySet[Community]:
+    """Communities where the user works for the committee: as a member of it or as a grid worker."""
+    return _communities_with_role(user, STAFF_ROLES)
+
+
+def is_staff_of(user: AnyUser, community_id: int) -> bool:
+    return staff_communities(user).filter(pk=community_id).exists()
+
+
 def memberships_decidable_by(user: AnyUser) -> QuerySet[Membership]:
-    """Pending requests the user may approve: in their committee's communities, not their own."""
-    if not user.is_authenticated:
+    """Pending requests the user may decide: all of their committee's, or, for a grid
+    worker, those whose home building is in one of their grids. Never their own."""
+    if not _active(user):
         return Membership.objects.none()
-    return Membership.objects.filter(
-        status=Membership.Status.PENDING, community__in=committee_communities(user)
-    ).exclude(user=user)
+    own_grids = Membership.objects.filter(
+        user=user, status=Membership.Status.APPROVED, role=Membership.Role.GRID_WORKER
+    ).values("grids")
+    return (
+        Membership.objects.filter(status=Membership.Status.PENDING)
+        .filter(Q(community__in=committee_communities(user)) | Q(home_place__grid__in=own_grids))
+        .exclude(user=user)
+        .distinct()
+    )
 
 
 def can_decide_membership(user: AnyUser, membership: Membership) -> bool:
     return memberships_decidable_by(user).filter(pk=membership.pk).exists()
+
+
+def memberships_managed_by(user: AnyUser) -> QuerySet[Membership]:
+    """Approved members whose role the user may change: in their committee's communities, not themselves."""
+    if not _active(user):
+        return Membership.objects.none()
+    return Membership.objects.filter(
+        status=Membership.Status.APPROVED, community__in=committee_communities(user)
+    ).exclude(user=user)
+
+
+def can_change_role(user: AnyUser, membership: Membership) -> bool:
+    return memberships_managed_by(user).filter(pk=membership.pk).exists()
+
+
+def can_leave(user: AnyUser, membership: Membership) -> bool:
+    return (
+        _active(user)
+        and membership.user_id == user.pk
+        and membership.status in (Membership.Status.PENDING, Membership.Status.APPROVED)
+    )
+
+
+def blocked_between(a: AnyUser, b: AnyUser) -> bool:
+    """Either has blocked the other: no messages, no claims between them."""
+    if not (a.is_authenticated and b.is_authenticated):
+        return False
+    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
+
+
+def blocked_with_any(user: AnyUser, people: QuerySet) -> bool:
+    """Whether the user and any of `people` (a queryset of user ids) have blocked one another."""
+    if not user.is_authenticated:
+        return False
+    return Block.objects.filter(Q(blocker=user, blocked__in=people) | Q(blocker__in=people, blocked=user)).exists()
+
+
+def people_visible_to(user: AnyUser) -> QuerySet[User]:
+    """People who share an approved community with the user and have not blocked them."""
+    if not _active(user):
+        return User.objects.none()
+    shared = Membership.objects.filter(
+        status=Membership.Status.APPROVED, community__in=communities_visible_to(user)
+    ).values("user")
+    return (
+        User.objects.filter(pk__in=shared, is_active=True)
+        .exclude(blocks__blocked=user)
+        .exclude(profile__deleted_at__isnull=False)
+    )
+
+
+def can_view_person(viewer: AnyUser, person: User) -> bool:
+    return people_visible_to(viewer).filter(pk=person.pk).exists()
+
+
+def has_consent(user: AnyUser, kind: str) -> bool:
+    """A live consent to the current version of that kind's text."""
+    if not user.is_authenticated:
+        return False
+    return Consent.objects.filter(
+        user=user, kind=kind, version=settings.CONSENT_VERSIONS[kind], withdrawn_at__isnull=True
+    ).exists()
+
+
+def is_minor(user: AnyUser) -> bool:
+    return user.is_authenticated and Profile.objects.filter(user=user, is_minor=True).exists()
+
+
+def can_use_location(user: AnyUser) -> bool:
+    """Distances from the user's home building: with their consent, and never for a child."""
+    return has_consent(user, Consent.Kind.LOCATION) and not is_minor(user)
 
 
 def active_partnerships(*, user: AnyUser, partner: AnyUser) -> QuerySet[Partnership]:
@@ -56,10 +163,60 @@ def active_partnerships(*, user: AnyUser, partner: AnyUser) -> QuerySet[Partners
     )
 
 
-def can_view_contact(viewer: AnyUser, owner: User, *, subject: str) -> bool:
-    """The owner, or someone who shares an accepted claim about `subject` with them."""
-    if not viewer.is_authenticated:
-        return False
+def community_subject(community_id: int) -> str:
+    return f"{COMMUNITY_SUBJECT_PREFIX}{community_id}"
+
+
+def community_of_subject(subject: str) -> int | None:
+    """The community a "community:N" subject names; None for a post or a role."""
+    if not subject.startswith(COMMUNITY_SUBJECT_PREFIX):
+        return None
+    number = subject.removeprefix(COMMUNITY_SUBJECT_PREFIX)
+    return int(number) if number.isdecimal() else -1
+
+
+def contact_audiences(owner: User, scope: str) -> frozenset[str]:
+    """Who the owner's chosen scope reaches today, after their consents and age."""
+    if is_minor(owner):
+        return frozenset()
+    audiences = SCOPE_AUDIENCES[scope]
+    if not has_consent(owner, Consent.Kind.CONTACT_SHARING):
+        audiences -= NEEDS_SHARING_CONSENT
+    return audiences
+
+
+def contact_ground(viewer: AnyUser, owner: User, *, scope: str, subject: str) -> str | None:
+    """Which audience lets `viewer` see a detail of `owner` about `subject`, or None.
+
+    The subject is what the viewer gives as the reason to look: a post they share an
+    accepted claim on ("aid_post:12"), or a community both belong to ("community:3").
+    """
+    if not _active(viewer):
+        return None
     if viewer.pk == owner.pk:
-        return True
-    return active_partnerships(user=owner, partner=viewer).filter(subject=subject).exists()
+        return "self"
+    if blocked_between(viewer, owner):
+        return None
+    audiences = contact_audiences(owner, scope)
+    community_id = community_of_subject(subject)
+    if community_id is None:
+        if "partners" in audiences and active_partnerships(user=owner, partner=viewer).filter(subject=subject).exists():
+            return "partners"
+        return None
+    owner_is_member = Membership.objects.filter(
+        user=owner, community_id=community_id, status=Membership.Status.APPROVED
+    ).exists()
+    if not owner_is_member:
+        return None
+    if "committee" in audiences and is_staff_of(viewer, community_id):
+        return "committee"
+    if "community" in audiences and communities_visible_to(viewer).filter(pk=community_id).exists():
+        return "community"
+    return None
+
+
+def can_view_contact(viewer: AnyUser, owner: User, *, kind: str, subject: str) -> bool:
+    method = ContactMethod.objects.filter(user=owner, kind=kind).only("scope").first()
+    if method is None:
+        return False
+    return contact_ground(viewer, owner, scope=method.scope, subject=subject) is not None

@@ -1,5 +1,8 @@
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from neighbors.data_rights import isoformat
 from neighbors.models import Membership, User
 from neighbors.permissions import communities_visible_to
 
@@ -22,3 +25,34 @@ def talents_visible_to(user: User) -> QuerySet[TalentProfile]:
         .prefetch_related(Prefetch("skills", queryset=TalentSkill.objects.select_related("skill")))
         .order_by("user__profile__display_name")
     )
+
+
+def user_data_export(user: User) -> dict:
+    talent = TalentProfile.objects.filter(user=user).first()
+    if talent is None:
+        return {"summary": [_("You have no talent profile.")], "talent_profile": None}
+    skills = talent.skills.select_related("skill").order_by("skill__code")
+    return {
+        "summary": [
+            ngettext(
+                "You have a talent profile with %(count)d skill.",
+                "You have a talent profile with %(count)d skills.",
+                len(skills),
+            )
+            % {"count": len(skills)}
+        ],
+        "talent_profile": {
+            "headline": talent.headline,
+            "accepting_requests": talent.accepting_requests,
+            "skills": [
+                {"skill": str(item.skill), "verified": item.is_verified, "verified_at": isoformat(item.verified_at)}
+                for item in skills
+            ],
+        },
+    }
+
+
+def user_data_consequences(user: User) -> list[str]:
+    if not TalentProfile.objects.filter(user=user).exists():
+        return []
+    return [_("Your talent profile and its skills will be deleted, with their verifications.")]

@@ -34,3 +34,14 @@ def talent_skill_verify(*, actor: User, talent_skill: TalentSkill) -> TalentSkil
     talent_skill.verified_at = timezone.now()
     talent_skill.save(update_fields=["verified_by", "verified_at"])
     return talent_skill
+
+
+@transaction.atomic
+def user_data_erase(*, user: User) -> None:
+    """The talent pool part of deleting an account (registered in apps.py, run by neighbors' account_delete).
+
+    The talent profile and its skills go. Skills of other people that this person
+    verified as a committee member keep their verification: it was a decision of the
+    committee at the time, and the user row it points to stays (as "Deleted user").
+    """
+    TalentProfile.objects.filter(user=user).delete()

@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.core.cache import cache
 
 from aid_posts.services import aid_post_create
 from neighbors.models import Membership
@@ -20,6 +21,15 @@ def require_service(name: str, configured: bool, reachable) -> None:
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """allauth's rate limits live in the cache (e.g. one confirmation mail per address
+    per 3 minutes): without a clear, one test's sign-up would throttle the next one's."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

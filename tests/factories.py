@@ -5,7 +5,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 
 from aid_posts.models import AidPost
-from neighbors.models import Community, Membership, Place, PrivacyConsent, Profile, Street, User
+from neighbors.models import Community, Consent, ContactMethod, Membership, Place, Profile, Street, User
 from talent_pool.models import Skill
 
 PASSWORD = "correct-horse-battery"
@@ -38,7 +38,7 @@ class PlaceFactory(factory.django.DjangoModelFactory):
 
 
 class UserFactory(factory.django.DjangoModelFactory):
-    """A signed-up person: verified email, profile with a phone, consent recorded."""
+    """A signed-up person: verified email, profile, consents recorded, and a phone shared with partners."""
 
     class Meta:
         model = User
@@ -55,7 +55,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified_email(self, create, extracted, **kwargs):
         if create:
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
-            PrivacyConsent.objects.create(user=self, notice_version=settings.PRIVACY_NOTICE_VERSION)
+            versions = settings.CONSENT_VERSIONS
+            for kind in (Consent.Kind.PRIVACY_NOTICE, Consent.Kind.CONTACT_SHARING, Consent.Kind.LOCATION):
+                Consent.objects.create(user=self, kind=kind, version=versions[kind])
+            ContactMethod.objects.create(
+                user=self, kind=ContactMethod.Kind.PHONE, value=f"139{self.pk:08d}", scope=ContactMethod.Scope.PARTNERS
+            )
 
 
 class ProfileFactory(factory.django.DjangoModelFactory):
@@ -64,7 +69,6 @@ class ProfileFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory, profile=None)
     display_name = factory.Sequence(lambda n: f"邻居{n}")
-    phone = factory.Sequence(lambda n: f"139{n:08d}")
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):
@@ -93,3 +97,7 @@ class AidPostFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"请帮忙 {n}")
     description = "厨房水龙头漏水，想请邻居帮忙看看。"
     place = factory.SubFactory(PlaceFactory, community=factory.SelfAttribute("..community"))
+
+
+def phone_of(user: User) -> str:
+    return ContactMethod.objects.get(user=user, kind=ContactMethod.Kind.PHONE).value

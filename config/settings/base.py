@@ -139,12 +139,27 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG)
 
 # --- Jinlin ---------------------------------------------------------------------
 # Bump when the privacy notice's text changes: consent is recorded per version.
 PRIVACY_NOTICE_VERSION = "2026-11"
+# Each consent is to one version of its text; bump a version to ask everyone again.
+CONSENT_VERSIONS = {
+    "privacy_notice": PRIVACY_NOTICE_VERSION,
+    "location": "2026-11",
+    "contact_sharing": "2026-11",
+    "health": "2026-11",
+}
 # How long partners may still see each other's shared contact after a post closes.
 PARTNERSHIP_GRACE_DAYS = env.int("PARTNERSHIP_GRACE_DAYS", default=7)
+# The image pipeline (neighbors/images.py): limits checked from the header, before decoding.
+IMAGE_UPLOAD_MAX_BYTES = env.int("IMAGE_UPLOAD_MAX_BYTES", default=8 * 1024 * 1024)
+# 64 MP lets 48–50 MP phone photos through; JPEGs decode at a reduced size (draft), and
+# one image is decoded at a time, which bounds the memory a PNG or WebP can take.
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=64_000_000)
+IMAGE_STORED_MAX_SIDE = 2048
+IMAGE_THUMBNAIL_SIDE = 320
 # Points a helper earns when the poster confirms the help.
 POINTS_PER_CONFIRMED_HELP = 10
 

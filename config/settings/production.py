@@ -6,6 +6,8 @@ from .base import *  # noqa: F403
 from .base import CHANNEL_LAYERS, DATABASES, env
 
 DEBUG = False
+# The reverse proxy serves MEDIA_ROOT; Django does not.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:

@@ -19,6 +19,9 @@ TEST_ARTIFACTS.mkdir(exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per run, so that two runs on one machine never share a database.
     DATABASES["default"]["TEST"] = {"NAME": str(TEST_ARTIFACTS / f"test-{os.getpid()}.sqlite3")}
+else:
+    # The same on PostgreSQL: two runs sharing "test_jinlin" would drop it under each other.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 if REDIS_URL:
     # Tests share Redis with `make run` and other runs: keep their groups and channels apart.
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"asgi-test-{os.getpid()}"

@@ -8,8 +8,8 @@ from django.urls import reverse
 from aid_posts.models import AidPost, Claim
 from aid_posts.services import aid_post_claim, aid_post_mark_done, claim_accept
 from messaging.models import Conversation, Message
-from neighbors.models import ContactDisclosure, LedgerEntry
-from tests.factories import AidPostFactory, skill
+from neighbors.models import ContactDisclosure, LedgerEntry, mask_phone
+from tests.factories import AidPostFactory, phone_of, skill
 
 pytestmark = pytest.mark.django_db
 
@@ -47,10 +47,10 @@ def test_the_whole_path_over_http(resident, helper, community, building):
     assert "我十点到" in poster.get(reverse("messaging:conversation", args=[conversation.pk])).content.decode()
 
     detail = neighbour.get(reverse("aid_posts:detail", args=[post.pk])).content.decode()
-    assert resident.profile.masked_phone in detail
-    assert resident.profile.phone not in detail
-    revealed = neighbour.post(reverse("aid_posts:reveal_phone", args=[post.pk])).content.decode()
-    assert resident.profile.phone in revealed
+    assert mask_phone(phone_of(resident)) in detail
+    assert phone_of(resident) not in detail
+    revealed = neighbour.post(reverse("aid_posts:reveal_contact", args=[post.pk]), {"kind": "phone"}).content.decode()
+    assert phone_of(resident) in revealed
     assert ContactDisclosure.objects.filter(viewer=helper, owner=resident, subject=post.subject).count() == 1
     seen = poster.get(reverse("neighbors:disclosures")).content.decode()
     assert helper.profile.display_name in seen
@@ -93,8 +93,8 @@ def test_a_stranger_cannot_reveal_the_phone(post, resident, helper, make_member)
     claim = aid_post_claim(actor=helper, post=post)
     claim_accept(actor=resident, claim=claim)
     bystander = logged_in(make_member())
-    response = bystander.post(reverse("aid_posts:reveal_phone", args=[post.pk]), follow=True)
-    assert resident.profile.phone not in response.content.decode()
+    response = bystander.post(reverse("aid_posts:reveal_contact", args=[post.pk]), {"kind": "phone"}, follow=True)
+    assert phone_of(resident) not in response.content.decode()
     assert not ContactDisclosure.objects.exists()
 
 

@@ -45,10 +45,10 @@ def test_committee_decides_pending_requests_but_not_their_own(community, buildin
 
 def test_contact_visible_to_self_and_partners_only(resident, helper, make_member):
     stranger = make_member()
-    assert can_view_contact(resident, resident, subject="aid_post:1")
-    assert not can_view_contact(helper, resident, subject="aid_post:1")
+    assert can_view_contact(resident, resident, kind="phone", subject="aid_post:1")
+    assert not can_view_contact(helper, resident, kind="phone", subject="aid_post:1")
     partnership_open(user_a=resident, user_b=helper, subject="aid_post:1")
-    assert can_view_contact(helper, resident, subject="aid_post:1")
-    assert can_view_contact(resident, helper, subject="aid_post:1")
-    assert not can_view_contact(stranger, resident, subject="aid_post:1")
-    assert not can_view_contact(AnonymousUser(), resident, subject="aid_post:1")
+    assert can_view_contact(helper, resident, kind="phone", subject="aid_post:1")
+    assert can_view_contact(resident, helper, kind="phone", subject="aid_post:1")
+    assert not can_view_contact(stranger, resident, kind="phone", subject="aid_post:1")
+    assert not can_view_contact(AnonymousUser(), resident, kind="phone", subject="aid_post:1")

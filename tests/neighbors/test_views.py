@@ -7,7 +7,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from neighbors.models import ContactDisclosure, Membership, PrivacyConsent, Profile, User
+from neighbors.models import Consent, ContactDisclosure, Membership, Profile, User
 from tests.factories import PASSWORD, MembershipFactory, PlaceFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +19,7 @@ def signup_data(**overrides) -> dict:
         "display_name": "王阿姨",
         "password1": "a-long-pass-phrase-1",
         "password2": "a-long-pass-phrase-1",
+        "age_group": "adult",
         "consent": "on",
         "notice_version": settings.PRIVACY_NOTICE_VERSION,
     }
@@ -32,8 +33,9 @@ class TestSignup:
         assert response.status_code == 302
         user = User.objects.get(email="new@example.test")
         assert Profile.objects.get(user=user).display_name == "王阿姨"
-        consent = PrivacyConsent.objects.get(user=user)
-        assert consent.notice_version == settings.PRIVACY_NOTICE_VERSION
+        assert not user.profile.is_minor
+        consent = Consent.objects.get(user=user)
+        assert (consent.kind, consent.version) == (Consent.Kind.PRIVACY_NOTICE, settings.PRIVACY_NOTICE_VERSION)
         assert len(mail.outbox) == 1
         link = re.search(r"http://testserver(/accounts/confirm-email/\S+/)", mail.outbox[0].body).group(1)
         client.post(link)
@@ -51,7 +53,7 @@ class TestSignup:
         response = client.post(reverse("account_signup"), signup_data(notice_version="2020-01"))
         assert response.status_code == 200
         assert not User.objects.exists()
-        assert not PrivacyConsent.objects.exists()
+        assert not Consent.objects.exists()
 
     def test_overlong_display_name_is_a_form_error(self, client):
         response = client.post(reverse("account_signup"), signup_data(display_name="名" * 41))
@@ -94,10 +96,12 @@ class TestJoin:
         newcomer = User.objects.create_user(username="n", email="n@example.test", password=PASSWORD)
         Profile.objects.create(user=newcomer, display_name="新邻居")
         client.force_login(newcomer)
-        response = client.post(reverse("neighbors:communities"), {"community": community.pk, "home_place": building.pk})
+        response = client.post(
+            reverse("neighbors:communities"), {"community": community.pk, "home_place": building.pk, "tenure": "tenant"}
+        )
         assert response.status_code == 302
         membership = Membership.objects.get(user=newcomer)
-        assert membership.status == Membership.Status.PENDING
+        assert (membership.status, membership.tenure) == (Membership.Status.PENDING, Membership.Tenure.TENANT)
 
         committee_client = Client()
         committee_client.force_login(committee)
@@ -110,7 +114,8 @@ class TestJoin:
     def test_building_of_another_community_is_a_form_error(self, client, community, outsider):
         client.force_login(outsider)
         response = client.post(
-            reverse("neighbors:communities"), {"community": community.pk, "home_place": PlaceFactory().pk}
+            reverse("neighbors:communities"),
+            {"community": community.pk, "home_place": PlaceFactory().pk, "tenure": "owner"},
         )
         assert response.status_code == 200
         assert response.context["form"].errors
@@ -138,16 +143,35 @@ class TestJoin:
 
 
 class TestProfileAndPrivacyPages:
-    def test_profile_shows_the_masked_phone(self, client, resident):
+    def test_profile_saves_bio_languages_and_large_text(self, client, resident):
         client.force_login(resident)
-        page = client.get(reverse("neighbors:profile")).content.decode()
-        assert resident.profile.masked_phone in page
+        response = client.post(
+            reverse("neighbors:profile"),
+            {
+                "display_name": "王阿姨",
+                "bio": "退休教师，喜欢下棋。",
+                "spoken_languages": ["cmn", "nan"],
+                "language": "zh-hans",
+                "large_text": "on",
+            },
+        )
+        assert response.status_code == 302
+        profile = Profile.objects.get(user=resident)
+        assert (profile.bio, profile.spoken_languages, profile.large_text) == (
+            "退休教师，喜欢下棋。",
+            ["cmn", "nan"],
+            True,
+        )
+        assert 'class="large-text"' in client.get(reverse("neighbors:profile")).content.decode()
 
-    def test_a_bad_phone_is_a_form_error(self, client, resident):
+    def test_an_unknown_language_is_a_form_error(self, client, resident):
         client.force_login(resident)
-        response = client.post(reverse("neighbors:profile"), {"display_name": "王", "phone": "abc", "language": "en"})
+        response = client.post(
+            reverse("neighbors:profile"), {"display_name": "王", "spoken_languages": ["klingon"], "language": "en"}
+        )
         assert response.status_code == 200
-        assert response.context["form"].errors["phone"]
+        assert response.context["form"].errors["spoken_languages"]
+        assert Profile.objects.get(user=resident).spoken_languages == []
 
     def test_owner_sees_who_saw_their_phone(self, client, resident, helper):
         ContactDisclosure.objects.create(viewer=helper, owner=resident, field="phone", subject="aid_post:3")
@@ -156,7 +180,16 @@ class TestProfileAndPrivacyPages:
         assert helper.profile.display_name in page
 
     def test_login_required(self, client):
-        for name in ("neighbors:profile", "neighbors:points", "neighbors:disclosures", "neighbors:communities"):
+        for name in (
+            "neighbors:profile",
+            "neighbors:points",
+            "neighbors:disclosures",
+            "neighbors:communities",
+            "neighbors:contacts",
+            "neighbors:consents",
+            "neighbors:blocked",
+            "neighbors:members",
+        ):
             response = client.get(reverse(name))
             assert response.status_code == 302
             assert response.url.startswith(reverse("account_login"))

@@ -10,17 +10,24 @@ from django.db import transaction
 
 from aid_posts.models import AidPost
 from aid_posts.services import aid_post_create
-from neighbors.models import Community, Membership, Place, Profile, Street
-from neighbors.services import membership_approve, membership_request, profile_update, user_signup_complete
+from neighbors.models import Community, Consent, ContactMethod, Grid, Membership, Place, Profile, Street
+from neighbors.services import (
+    consent_grant,
+    contact_method_set,
+    membership_approve,
+    membership_request,
+    user_signup_complete,
+)
 from talent_pool.models import Skill, TalentSkill
 from talent_pool.services import talent_profile_ensure, talent_skill_add, talent_skill_verify
 
 DEMO_PASSWORD = "jinlin-demo-2026"  # noqa: S105 - printed for the demo on purpose
+# building, latitude, longitude, grid
 BUILDINGS = [
-    ("1号楼", Decimal("24.478120"), Decimal("118.145310")),
-    ("2号楼", Decimal("24.478560"), Decimal("118.146020")),
-    ("3号楼", Decimal("24.477910"), Decimal("118.146880")),
-    ("5号楼", Decimal("24.479300"), Decimal("118.145700")),
+    ("1号楼", Decimal("24.478120"), Decimal("118.145310"), "第一网格"),
+    ("2号楼", Decimal("24.478560"), Decimal("118.146020"), "第一网格"),
+    ("3号楼", Decimal("24.477910"), Decimal("118.146880"), "第二网格"),
+    ("5号楼", Decimal("24.479300"), Decimal("118.145700"), "第二网格"),
 ]
 # email, display name, phone, building, role
 PEOPLE = [
@@ -64,9 +71,10 @@ class Command(BaseCommand):
         street, _ = Street.objects.get_or_create(name="莲前街道")
         community, _ = Community.objects.get_or_create(street=street, name="莲兴社区")
         places = {}
-        for name, lat, lng in BUILDINGS:
+        for name, lat, lng, grid_name in BUILDINGS:
+            grid, _ = Grid.objects.get_or_create(community=community, name=grid_name)
             places[name], _ = Place.objects.get_or_create(
-                community=community, name=name, defaults={"latitude": lat, "longitude": lng}
+                community=community, name=name, defaults={"latitude": lat, "longitude": lng, "grid": grid}
             )
         users = {email: self._user(email, name, phone) for email, name, phone, _b, _r in PEOPLE}
 
@@ -86,7 +94,12 @@ class Command(BaseCommand):
                 role == Membership.Role.RESIDENT
                 and not Membership.objects.filter(user=users[email], community=community).exists()
             ):
-                membership = membership_request(actor=users[email], community=community, home_place=places[building])
+                membership = membership_request(
+                    actor=users[email],
+                    community=community,
+                    home_place=places[building],
+                    tenure=Membership.Tenure.OWNER,
+                )
                 membership_approve(actor=committee, membership=membership)
 
         judge = users["judge@demo.jinlin"]
@@ -120,8 +133,15 @@ class Command(BaseCommand):
             user = User.objects.create_user(username=email.split("@")[0], email=email, password=DEMO_PASSWORD)
             EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
         if not Profile.objects.filter(user=user).exists():
-            profile = user_signup_complete(
-                user=user, display_name=display_name, notice_version=settings.PRIVACY_NOTICE_VERSION
+            user_signup_complete(user=user, display_name=display_name, notice_version=settings.PRIVACY_NOTICE_VERSION)
+            # The demo people agree to share their phone with helpers and to distances
+            # from their building, so every flow can be tried; real people choose.
+            consent_grant(actor=user, kind=Consent.Kind.LOCATION)
+            contact_method_set(
+                actor=user,
+                kind=ContactMethod.Kind.PHONE,
+                value=phone,
+                scope=ContactMethod.Scope.PARTNERS,
+                grant_sharing_consent=True,
             )
-            profile_update(actor=user, profile=profile, display_name=display_name, phone=phone, language="zh-hans")
         return user

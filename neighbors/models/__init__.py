@@ -1,0 +1,36 @@
+"""The neighbors app's models, split by concern once one module grew past ~400 lines."""
+
+from .ledger import LedgerEntry
+from .people import Block, GuardianConsent, Membership, Profile, RoleChange, SpokenLanguage, User
+from .places import Community, Grid, Place, Street
+from .privacy import (
+    Consent,
+    ContactDisclosure,
+    ContactMethod,
+    Partnership,
+    mask_contact,
+    mask_phone,
+    phone_validator,
+)
+
+__all__ = [
+    "Block",
+    "Community",
+    "Consent",
+    "ContactDisclosure",
+    "ContactMethod",
+    "GuardianConsent",
+    "Grid",
+    "LedgerEntry",
+    "Membership",
+    "Partnership",
+    "Place",
+    "Profile",
+    "RoleChange",
+    "SpokenLanguage",
+    "Street",
+    "User",
+    "mask_contact",
+    "mask_phone",
+    "phone_validator",
+]

@@ -1,0 +1,54 @@
+"""Every write in the neighbors app. Services check permission themselves."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ..models import Consent, Profile, User
+from .account import account_delete
+from .ledger import ledger_award
+from .membership import (
+    Guardian,
+    membership_approve,
+    membership_decline,
+    membership_leave,
+    membership_request,
+    membership_role_change,
+)
+from .privacy import consent_grant, consent_withdraw, contact_reveal, partnership_close, partnership_open
+from .profile import block_add, block_remove, contact_method_set, profile_update
+
+
+@transaction.atomic
+def user_signup_complete(*, user: User, display_name: str, notice_version: str, is_minor: bool = False) -> Profile:
+    """What sign-up adds to allauth's user: a profile and the recorded consent."""
+    if notice_version != settings.PRIVACY_NOTICE_VERSION:
+        raise ValidationError(_("The privacy notice has changed; please read it again."))
+    profile = Profile(user=user, display_name=display_name.strip(), is_minor=is_minor)
+    profile.full_clean()
+    profile.save()
+    Consent.objects.create(user=user, kind=Consent.Kind.PRIVACY_NOTICE, version=notice_version)
+    return profile
+
+
+__all__ = [
+    "Guardian",
+    "account_delete",
+    "block_add",
+    "block_remove",
+    "consent_grant",
+    "consent_withdraw",
+    "contact_method_set",
+    "contact_reveal",
+    "ledger_award",
+    "membership_approve",
+    "membership_decline",
+    "membership_leave",
+    "membership_request",
+    "membership_role_change",
+    "partnership_close",
+    "partnership_open",
+    "profile_update",
+    "user_signup_complete",
+]

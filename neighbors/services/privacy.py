@@ -1,0 +1,88 @@
+"""Consents, partnerships and the one path by which a contact value reaches another person."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..models import Consent, ContactDisclosure, ContactMethod, Partnership, User
+from ..permissions import community_of_subject, contact_ground, is_minor
+
+# A child's consent to these does not count; the features stay off for them.
+ADULT_CONSENTS = frozenset({Consent.Kind.LOCATION, Consent.Kind.CONTACT_SHARING})
+
+
+@transaction.atomic
+def consent_grant(*, actor: User, kind: str) -> Consent:
+    """Consent to the current version of `kind`'s text (again, if it was withdrawn)."""
+    if kind not in Consent.Kind.values:
+        raise ValidationError(_("Unknown consent."))
+    if kind in ADULT_CONSENTS and is_minor(actor):
+        raise ValidationError(_("Contact and location features are turned off for residents under 14."))
+    consent, _created = Consent.objects.get_or_create(
+        user=actor, kind=kind, version=settings.CONSENT_VERSIONS[kind], withdrawn_at=None
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, actor: User, kind: str) -> int:
+    """Withdraw at once; what needed the consent stops working on the next check."""
+    if kind not in Consent.Kind.values:
+        raise ValidationError(_("Unknown consent."))
+    if kind == Consent.Kind.PRIVACY_NOTICE:
+        raise ValidationError(
+            _("The privacy notice is what the site runs on. To withdraw it, delete your account on the My data page.")
+        )
+    return Consent.objects.filter(user=actor, kind=kind, withdrawn_at__isnull=True).update(withdrawn_at=timezone.now())
+
+
+@transaction.atomic
+def partnership_open(*, user_a: User, user_b: User, subject: str, title: str = "") -> None:
+    """Let two people see each other's partner-scoped details while `subject` is open."""
+    if user_a.pk == user_b.pk:
+        raise ValidationError(_("A partnership needs two different people."))
+    if community_of_subject(subject) is not None:
+        raise ValidationError(_("A partnership is about a post or a role, not a whole community."))
+    for user, partner in ((user_a, user_b), (user_b, user_a)):
+        Partnership.objects.update_or_create(
+            user=user, partner=partner, subject=subject, defaults={"until": None, "title": title[:200]}
+        )
+
+
+@transaction.atomic
+def partnership_close(*, subject: str) -> int:
+    """Start the grace period for every grant about `subject`; returns how many closed."""
+    until = timezone.now() + timedelta(days=settings.PARTNERSHIP_GRACE_DAYS)
+    return Partnership.objects.filter(subject=subject, until__isnull=True).update(until=until)
+
+
+@transaction.atomic
+def contact_reveal(
+    *, viewer: User, owner: User, kind: str, subject: str, subject_title: str = "", reason: str = ""
+) -> str:
+    """The one path by which a contact value reaches another person. Logged, every time.
+
+    `subject` is the viewer's ground for looking: a post they share with the owner, or
+    "community:N" for the committee and (if the owner allows) fellow members. A
+    committee member must say why.
+    """
+    if kind not in ContactMethod.Kind.values:
+        raise ValidationError(_("Unknown contact field."))
+    method = ContactMethod.objects.filter(user=owner, kind=kind).first()
+    ground = contact_ground(viewer, owner, scope=method.scope, subject=subject) if method else None
+    if ground is None:
+        raise PermissionDenied
+    reason = reason.strip()
+    if ground == "committee" and not reason:
+        raise ValidationError({"reason": _("Say why you need this detail; the resident will see it.")})
+    if len(reason) > 300:
+        raise ValidationError({"reason": _("Keep the reason under 300 characters.")})
+    if ground != "self":
+        ContactDisclosure.objects.create(
+            viewer=viewer, owner=owner, field=kind, subject=subject, subject_title=subject_title[:200], reason=reason
+        )
+    return method.value

@@ -1,0 +1,90 @@
+"""A person's own profile, contact details and block list."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ..images import ProcessedImage
+from ..models import Block, Consent, ContactMethod, Profile, User
+from ..permissions import has_consent, is_minor
+from .privacy import consent_grant
+
+
+def _storage_delete_later(*files) -> None:
+    # Old image files go only once the new ones are committed.
+    names = [(file.storage, file.name) for file in files if file]
+    transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
+
+
+@transaction.atomic
+def profile_update(
+    *,
+    actor: User,
+    profile: Profile,
+    display_name: str,
+    bio: str = "",
+    spoken_languages: list[str] | None = None,
+    language: str,
+    large_text: bool = False,
+    avatar: ProcessedImage | None = None,
+    remove_avatar: bool = False,
+) -> Profile:
+    if actor.pk != profile.user_id:
+        raise PermissionDenied
+    profile.display_name = display_name.strip()
+    profile.bio = bio.strip()
+    profile.spoken_languages = list(spoken_languages or [])
+    profile.language = language
+    profile.large_text = large_text
+    if avatar or remove_avatar:
+        _storage_delete_later(profile.avatar, profile.avatar_thumbnail)
+        profile.avatar = profile.avatar_thumbnail = None
+    if avatar:
+        profile.avatar.save(avatar.image.name, avatar.image, save=False)
+        profile.avatar_thumbnail.save(avatar.thumbnail.name, avatar.thumbnail, save=False)
+    profile.full_clean()
+    profile.save()
+    return profile
+
+
+@transaction.atomic
+def contact_method_set(
+    *, actor: User, kind: str, value: str, scope: str, grant_sharing_consent: bool = False
+) -> ContactMethod | None:
+    """Set, change or (with an empty value) remove one of the actor's own contact details."""
+    if kind not in ContactMethod.Kind.values:
+        raise ValidationError({"kind": _("Unknown contact field.")})
+    if scope not in ContactMethod.Scope.values:
+        raise ValidationError({"scope": _("Choose who may see it from the list.")})
+    value = value.strip()
+    if not value:
+        ContactMethod.objects.filter(user=actor, kind=kind).delete()
+        return None
+    if is_minor(actor):
+        raise ValidationError(_("Contact details are turned off for residents under 14."))
+    if scope in (ContactMethod.Scope.PARTNERS, ContactMethod.Scope.COMMUNITY):
+        if grant_sharing_consent:
+            consent_grant(actor=actor, kind=Consent.Kind.CONTACT_SHARING)
+        elif not has_consent(actor, Consent.Kind.CONTACT_SHARING):
+            raise ValidationError(
+                {"scope": _("To show this to helpers or neighbours, tick the box that you agree to share it.")}
+            )
+    method = ContactMethod.objects.filter(user=actor, kind=kind).first() or ContactMethod(user=actor, kind=kind)
+    method.value = value
+    method.scope = scope
+    method.full_clean(validate_constraints=False)
+    method.save()
+    return method
+
+
+@transaction.atomic
+def block_add(*, actor: User, person: User) -> Block:
+    if actor.pk == person.pk:
+        raise ValidationError(_("You cannot block yourself."))
+    block, _created = Block.objects.get_or_create(blocker=actor, blocked=person)
+    return block
+
+
+@transaction.atomic
+def block_remove(*, actor: User, person: User) -> None:
+    Block.objects.filter(blocker=actor, blocked=person).delete()
