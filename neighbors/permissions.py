@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Block, Community, Consent, ContactMethod, Membership, Partnership, Profile, User
+from .models import Block, Community, Consent, ContactMethod, Membership, Partnership, Place, Profile, User
 
 AnyUser = User | AnonymousUser
 
@@ -59,8 +59,21 @@ def staff_communities(user: AnyUser) -> QuerySet[Community]:
     return _communities_with_role(user, STAFF_ROLES)
 
 
-def is_staff_of(user: AnyUser, community_id: int) -> bool:
-    return staff_communities(user).filter(pk=community_id).exists()
+def looks_after(user: AnyUser, membership: Membership) -> bool:
+    """The committee of the member's community, or the grid worker of their building's grid."""
+    if not _active(user):
+        return False
+    staff = Membership.objects.filter(
+        user=user, community_id=membership.community_id, status=Membership.Status.APPROVED
+    ).first()
+    if staff is None or staff.pk == membership.pk:
+        return False
+    if staff.role == Membership.Role.COMMITTEE:
+        return True
+    return (
+        staff.role == Membership.Role.GRID_WORKER
+        and Place.objects.filter(pk=membership.home_place_id, grid__in=staff.grids.all()).exists()
+    )
 
 
 def memberships_decidable_by(user: AnyUser) -> QuerySet[Membership]:
@@ -203,12 +216,12 @@ def contact_ground(viewer: AnyUser, owner: User, *, scope: str, subject: str) ->
         if "partners" in audiences and active_partnerships(user=owner, partner=viewer).filter(subject=subject).exists():
             return "partners"
         return None
-    owner_is_member = Membership.objects.filter(
+    owner_membership = Membership.objects.filter(
         user=owner, community_id=community_id, status=Membership.Status.APPROVED
-    ).exists()
-    if not owner_is_member:
+    ).first()
+    if owner_membership is None:
         return None
-    if "committee" in audiences and is_staff_of(viewer, community_id):
+    if "committee" in audiences and looks_after(viewer, owner_membership):
         return "committee"
     if "community" in audiences and communities_visible_to(viewer).filter(pk=community_id).exists():
         return "community"

@@ -7,7 +7,17 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from neighbors.models import Block, Consent, ContactDisclosure, ContactMethod, Membership, Partnership, Profile
+from neighbors.models import (
+    Block,
+    Consent,
+    ContactDisclosure,
+    ContactMethod,
+    Grid,
+    Membership,
+    Partnership,
+    Place,
+    Profile,
+)
 from neighbors.permissions import can_view_contact, community_subject, contact_ground, has_consent
 from neighbors.services import (
     block_add,
@@ -31,8 +41,18 @@ def set_scope(user, scope: str, kind: str = "phone") -> None:
 
 
 @pytest.fixture
-def grid_worker(make_member):
-    return make_member(role=Membership.Role.GRID_WORKER)
+def grid(community, building):
+    grid = Grid.objects.create(community=community, name="第一网格")
+    Place.objects.filter(pk=building.pk).update(grid=grid)
+    return grid
+
+
+@pytest.fixture
+def grid_worker(make_member, grid):
+    """The grid worker of the building everyone in these tests lives in."""
+    worker = make_member(role=Membership.Role.GRID_WORKER)
+    worker.memberships.get().grids.add(grid)
+    return worker
 
 
 @pytest.fixture
@@ -70,6 +90,13 @@ def test_each_scope_reaches_exactly_its_audience(
     assert not can_view_contact(neighbour, resident, kind="phone", subject=POST)
     # The owner always sees their own.
     assert can_view_contact(resident, resident, kind="phone", subject=POST)
+
+
+def test_a_grid_worker_sees_only_the_residents_of_their_grids(resident, community, make_member):
+    ContactMethod.objects.filter(user=resident).update(scope=Scope.COMMITTEE)
+    elsewhere = make_member(role=Membership.Role.GRID_WORKER)
+    elsewhere.memberships.get().grids.add(Grid.objects.create(community=community, name="第二网格"))
+    assert not can_view_contact(elsewhere, resident, kind="phone", subject=community_subject(community.pk))
 
 
 def test_forged_subjects_are_refused(resident, helper, outsider, community):
