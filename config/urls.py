@@ -5,6 +5,12 @@ from django.views.static import serve
 
 from aid_posts.views import home
 
+# See config/errors.py: under ASGI these run off the request's thread.
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"
+
 urlpatterns = [
     path("", home, name="home"),
     path("accounts/", include("allauth.urls")),
