@@ -3,8 +3,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from neighbors.data_rights import isoformat
-from neighbors.models import Membership, User
-from neighbors.permissions import communities_visible_to
+from neighbors.models import User
+from neighbors.permissions import people_visible_to
 
 from .models import Skill, TalentProfile, TalentSkill
 
@@ -14,13 +14,9 @@ def skills() -> QuerySet[Skill]:
 
 
 def talents_visible_to(user: User) -> QuerySet[TalentProfile]:
-    """Talents who are members of at least one community the viewer belongs to."""
+    """Talents the viewer may see as people: in a shared community, and not blocking the viewer."""
     return (
-        TalentProfile.objects.filter(
-            user__memberships__community__in=communities_visible_to(user),
-            user__memberships__status=Membership.Status.APPROVED,
-        )
-        .distinct()
+        TalentProfile.objects.filter(user__in=people_visible_to(user))
         .select_related("user__profile")
         .prefetch_related(Prefetch("skills", queryset=TalentSkill.objects.select_related("skill")))
         .order_by("user__profile__display_name")

@@ -3,6 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 
+from neighbors.services import block_add
 from talent_pool.selectors import talents_visible_to
 from talent_pool.services import talent_profile_ensure, talent_skill_add, talent_skill_verify
 from tests.factories import phone_of, skill
@@ -56,3 +57,13 @@ def test_directory_query_count_is_flat(resident, make_member, django_assert_max_
         talent_skill_add(actor=make_member(), skill=skill("tutoring"))
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("talent_pool:directory"))
+
+
+def test_a_talent_who_blocked_me_is_not_in_my_directory(resident, helper):
+    talent_profile_ensure(actor=helper, headline="修水管")
+    assert talents_visible_to(resident).filter(user=helper).exists()
+    block_add(actor=helper, person=resident)
+    assert not talents_visible_to(resident).filter(user=helper).exists()
+    # The one who blocked still sees the other in their directory.
+    talent_profile_ensure(actor=resident, headline="陪聊天")
+    assert talents_visible_to(helper).filter(user=resident).exists()
