@@ -94,3 +94,133 @@ class PostEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post}: {self.from_status} → {self.to_status}"
+
+
+class WelfareRole(models.Model):
+    """公益岗位: a standing public-welfare duty the committee asks qualified talents to hold,
+    e.g. legal-aid mediation on Saturdays 9:00–11:00 for a year.
+
+    A model of its own beside AidPost rather than a second "kind" of post: a role has
+    seats, a weekly schedule and a term, and its holders log duties; a request has
+    none of these, and sharing one table would leave half the columns empty either way.
+    """
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Mondays")
+        TUESDAY = 1, _("Tuesdays")
+        WEDNESDAY = 2, _("Wednesdays")
+        THURSDAY = 3, _("Thursdays")
+        FRIDAY = 4, _("Fridays")
+        SATURDAY = 5, _("Saturdays")
+        SUNDAY = 6, _("Sundays")
+
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="welfare_roles")
+    title = models.CharField(_("title"), max_length=100)
+    description = models.TextField(_("what the role does"), max_length=2000)
+    skill = models.ForeignKey(Skill, on_delete=models.PROTECT, related_name="+", verbose_name=_("required skill"))
+    seats = models.PositiveSmallIntegerField(
+        _("seats"), default=1, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    starts_at = models.TimeField(_("from"))
+    ends_at = models.TimeField(_("to"))
+    term_start = models.DateField(_("term starts"))
+    term_end = models.DateField(_("term ends"))
+    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="+", verbose_name=_("place"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("welfare role")
+        verbose_name_plural = _("welfare roles")
+        ordering = ["term_end", "title"]
+        constraints = [
+            models.CheckConstraint(condition=Q(term_end__gte=models.F("term_start")), name="role_term_ordered"),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="role_hours_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def subject(self) -> str:
+        return f"welfare_role:{self.pk}"
+
+
+class RoleClaim(models.Model):
+    """A talent's claim on a seat of a role, and, once approved, their holding of it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting the committee")
+        APPROVED = "approved", _("Holding a seat")
+        DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        STEPPED_DOWN = "stepped_down", _("Stepped down")
+
+    LIVE = [Status.PENDING, Status.APPROVED]
+
+    role = models.ForeignKey(WelfareRole, on_delete=models.CASCADE, related_name="claims")
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="role_claims")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    # Read by the committee before approving: a relative involved, a case in one's own court, …
+    conflict_of_interest = models.TextField(_("conflicts of interest"), max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["role", "holder"], condition=Q(status__in=["pending", "approved"]), name="role_claim_one_live"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.holder} → {self.role} ({self.status})"
+
+
+class Duty(models.Model):
+    """One duty served by a role's holder, logged by them and confirmed by the committee."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Not confirmed")
+
+    role = models.ForeignKey(WelfareRole, on_delete=models.CASCADE, related_name="duties")
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="duties")
+    served_on = models.DateField(_("date"))
+    hours = models.DecimalField(
+        _("hours"),
+        max_digits=4,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.25")), MaxValueValidator(Decimal("12"))],
+    )
+    summary = models.CharField(_("what was done"), max_length=500)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("duty")
+        verbose_name_plural = _("duties")
+        ordering = ["-served_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "holder", "served_on"], name="duty_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.holder} {self.role} {self.served_on}"
+
+    @property
+    def subject(self) -> str:
+        return f"duty:{self.pk}"

@@ -162,6 +162,12 @@ IMAGE_STORED_MAX_SIDE = 2048
 IMAGE_THUMBNAIL_SIDE = 320
 # Points a helper earns when the poster confirms the help.
 POINTS_PER_CONFIRMED_HELP = 10
+# Points per hour of a confirmed welfare-role duty (rounded to whole points).
+POINTS_PER_DUTY_HOUR = 10
+# Talents hear this many days before a credential expires.
+CREDENTIAL_REMINDER_DAYS = 30
+# Roles whose term ends within this many days show up in the committee's list.
+ROLE_TERM_ENDING_DAYS = 30
 
 LOGGING = {
     "version": 1,

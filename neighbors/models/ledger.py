@@ -12,6 +12,7 @@ class LedgerEntry(models.Model):
 
     class Reason(models.TextChoices):
         HELP_CONFIRMED = "help_confirmed", _("Help confirmed")
+        DUTY_CONFIRMED = "duty_confirmed", _("Duty confirmed")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries")
     community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="+")

@@ -1,5 +1,5 @@
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_committee_verifies_a_skill_of_a_member(committee, helper):
-    talent_skill = talent_skill_add(actor=helper, skill=skill("legal-mediation"))
+    talent_skill = talent_skill_add(actor=helper, skill=skill("tutoring"))
     assert not talent_skill.is_verified
     talent_skill_verify(actor=committee, talent_skill=talent_skill)
     talent_skill.refresh_from_db()
@@ -20,12 +20,20 @@ def test_committee_verifies_a_skill_of_a_member(committee, helper):
     assert talent_skill.verified_by == committee
 
 
-def test_nobody_else_verifies(committee, helper, resident, outsider):
+def test_a_skill_that_needs_a_certificate_is_not_vouched_for(committee, helper):
     talent_skill = talent_skill_add(actor=helper, skill=skill("legal-mediation"))
+    with pytest.raises(ValidationError):
+        talent_skill_verify(actor=committee, talent_skill=talent_skill)
+    talent_skill.refresh_from_db()
+    assert talent_skill.verified_by is None
+
+
+def test_nobody_else_verifies(committee, helper, resident, outsider):
+    talent_skill = talent_skill_add(actor=helper, skill=skill("tutoring"))
     for someone in (resident, helper, outsider):
         with pytest.raises(PermissionDenied):
             talent_skill_verify(actor=someone, talent_skill=talent_skill)
-    own = talent_skill_add(actor=committee, skill=skill("legal-mediation"))
+    own = talent_skill_add(actor=committee, skill=skill("tutoring"))
     with pytest.raises(PermissionDenied):
         talent_skill_verify(actor=committee, talent_skill=own)
     talent_skill.refresh_from_db()

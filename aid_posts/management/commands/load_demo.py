@@ -1,5 +1,7 @@
 """Load the demo community: safe to run again, it changes nothing the second time."""
 
+import io
+from datetime import time, timedelta
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
@@ -7,9 +9,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageDraw
 
-from aid_posts.models import AidPost
-from aid_posts.services import aid_post_create
+from aid_posts.models import AidPost, WelfareRole
+from aid_posts.services import aid_post_create, welfare_role_create
+from neighbors.images import image_process
 from neighbors.models import Community, Consent, ContactMethod, Grid, Membership, Place, Profile, Street
 from neighbors.services import (
     consent_grant,
@@ -19,7 +24,14 @@ from neighbors.services import (
     user_signup_complete,
 )
 from talent_pool.models import Skill, TalentSkill
-from talent_pool.services import talent_profile_ensure, talent_skill_add, talent_skill_verify
+from talent_pool.services import (
+    availability_set,
+    credential_submit,
+    credential_verify,
+    talent_profile_update,
+    talent_skill_add,
+    talent_skill_verify,
+)
 
 DEMO_PASSWORD = "jinlin-demo-2026"  # noqa: S105 - printed for the demo on purpose
 # building, latitude, longitude, grid
@@ -63,6 +75,20 @@ REQUESTS = [
 ]
 
 
+ROLE_TITLE = "周六法律调解值班"
+
+
+def _certificate_picture() -> bytes:
+    """A stand-in certificate: a red seal on a cream page."""
+    picture = Image.new("RGB", (640, 440), (250, 245, 230))
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((20, 20, 620, 420), outline=(150, 30, 30), width=6)
+    draw.ellipse((440, 260, 580, 400), outline=(200, 30, 30), width=8)
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
 class Command(BaseCommand):
     help = "Load the demo community 莲兴社区 with its people and a few open requests (idempotent)."
 
@@ -103,13 +129,34 @@ class Command(BaseCommand):
                 membership_approve(actor=committee, membership=membership)
 
         judge = users["judge@demo.jinlin"]
-        talent_profile_ensure(actor=judge, headline="区人民法院法官，每周六上午社区法律调解")
-        for code in ("legal-mediation", "legal-consultation"):
-            talent_skill = talent_skill_add(actor=judge, skill=Skill.objects.get(code=code))
-            if not talent_skill.is_verified:
-                talent_skill_verify(actor=committee, talent_skill=talent_skill)
-        if not TalentSkill.objects.filter(talent__user=users["li@demo.jinlin"]).exists():
-            talent_skill_add(actor=users["li@demo.jinlin"], skill=Skill.objects.get(code="home-repair"))
+        self._judge(judge, committee)
+        li = users["li@demo.jinlin"]
+        if not TalentSkill.objects.filter(talent__user=li).exists():
+            talent_profile_update(
+                actor=li, headline="退休水电工，周末有空", accepting_requests=True, service_radius_m=1500
+            )
+            repair = talent_skill_add(
+                actor=li, skill=Skill.objects.get(code="home-repair"), level=TalentSkill.Level.PROFESSIONAL
+            )
+            talent_skill_verify(actor=committee, talent_skill=repair)
+            availability_set(actor=li, slots=[(5, time(9), time(12)), (6, time(14), time(17))])
+
+        if not WelfareRole.objects.filter(community=community, title=ROLE_TITLE).exists():
+            today = timezone.localdate()
+            welfare_role_create(
+                actor=committee,
+                community=community,
+                title=ROLE_TITLE,
+                description="每周六上午在社区调解室值班，调解邻里纠纷、解答法律问题。请在认领时说明是否有利益冲突。",
+                skill=Skill.objects.get(code="legal-mediation"),
+                seats=2,
+                weekday=WelfareRole.Weekday.SATURDAY,
+                starts_at=time(9),
+                ends_at=time(11),
+                term_start=today - timedelta(days=7),
+                term_end=today + timedelta(days=358),
+                place=places["1号楼"],
+            )
 
         for email, skill, title, description, building in REQUESTS:
             if not AidPost.objects.filter(author=users[email], title=title).exists():
@@ -125,6 +172,35 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo community 莲兴社区 is ready. Log in at http://127.0.0.1:8000/ as:"))
         for email, name, _phone, _building, role in PEOPLE:
             self.stdout.write(f"  {email:<24} {DEMO_PASSWORD}   {name} ({role})")
+
+    def _judge(self, judge, committee) -> None:
+        """The judge's consultation certificate is verified; the mediation one waits for the
+        committee, so that the demo can walk verify → claim the role → log a duty."""
+        if TalentSkill.objects.filter(talent__user=judge).exists():
+            return
+        talent_profile_update(
+            actor=judge,
+            headline="区人民法院法官，每周六上午社区法律调解",
+            accepting_requests=True,
+            service_radius_m=3000,
+        )
+        availability_set(actor=judge, slots=[(5, time(9), time(11))])
+        for code, number, verify in (
+            ("legal-consultation", "FG-2021-0388", True),
+            ("legal-mediation", "TJ-2024-1107", False),
+        ):
+            talent_skill = talent_skill_add(
+                actor=judge, skill=Skill.objects.get(code=code), level=TalentSkill.Level.PROFESSIONAL
+            )
+            credential = credential_submit(
+                actor=judge,
+                talent_skill=talent_skill,
+                image=image_process(io.BytesIO(_certificate_picture())),
+                number=number,
+                expires_on=timezone.localdate() + timedelta(days=730),
+            )
+            if verify:
+                credential_verify(actor=committee, credential=credential)
 
     def _user(self, email: str, display_name: str, phone: str):
         User = get_user_model()

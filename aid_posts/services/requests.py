@@ -15,9 +15,10 @@ from neighbors.models import Community, LedgerEntry, Place, User
 from neighbors.permissions import blocked_between, is_member
 from neighbors.services import ledger_award, partnership_close, partnership_open
 from talent_pool.models import Skill
+from talent_pool.services import help_record_add
 
-from .models import AidPost, Claim, PostEvent
-from .permissions import (
+from ..models import AidPost, Claim, PostEvent
+from ..permissions import (
     can_cancel,
     can_confirm,
     can_decide_claim,
@@ -25,7 +26,8 @@ from .permissions import (
     can_view_post,
     can_withdraw_claim,
 )
-from .selectors import accepted_claim, user_data_erase_plan
+from ..selectors import accepted_claim, user_data_erase_plan
+from .roles import role_claims_end_for
 
 
 def _transition(*, post: AidPost, actor: User, from_statuses: list[str], to_status: str, **fields) -> None:
@@ -148,6 +150,8 @@ def aid_post_confirm(*, actor: User, post: AidPost) -> AidPost:
         reason=LedgerEntry.Reason.HELP_CONFIRMED,
         source=post.subject,
     )
+    # The talent pool counts help per skill for the helper's profile.
+    help_record_add(user=claim.helper, skill=post.category, hours=post.hours, source=post.subject)
     partnership_close(subject=post.subject)
     return post
 
@@ -178,6 +182,8 @@ def user_data_erase(*, user: User) -> None:
     recorded as a PostEvent by the leaving person. A request marked done stays as
     it is. Any request that changed under our feet fails the whole deletion.
     """
+    # Seats in welfare roles are given up first (the committee hears of each).
+    role_claims_end_for(user=user)
     # Lock what the plan is about, so that no claim lands on a request being deleted.
     list(AidPost.objects.select_for_update().filter(author=user).values_list("pk", flat=True))
     list(AidPost.objects.select_for_update().filter(claims__helper=user).values_list("pk", flat=True))
