@@ -162,6 +162,16 @@ def is_minor(user: AnyUser) -> bool:
     return user.is_authenticated and Profile.objects.filter(user=user, is_minor=True).exists()
 
 
+def users_sharing_location() -> QuerySet[User]:
+    """The queryset twin of can_use_location: live consent to the current text, and not a child."""
+    return User.objects.filter(
+        consents__kind=Consent.Kind.LOCATION,
+        consents__version=settings.CONSENT_VERSIONS[Consent.Kind.LOCATION],
+        consents__withdrawn_at__isnull=True,
+        profile__is_minor=False,
+    )
+
+
 def can_use_location(user: AnyUser) -> bool:
     """Distances from the user's home building: with their consent, and never for a child."""
     return has_consent(user, Consent.Kind.LOCATION) and not is_minor(user)

@@ -2,6 +2,7 @@ import uuid
 from datetime import date
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -144,6 +145,11 @@ class AvailabilitySlot(models.Model):
         return f"{self.get_weekday_display()} {self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
 
 
+def private_storage():
+    """The storage no URL reaches; see STORAGES["private"] in settings."""
+    return storages["private"]
+
+
 def credential_upload_to(instance, filename: str) -> str:
     # The image pipeline has already given the file a random name.
     return f"credentials/{filename or uuid.uuid4().hex}"
@@ -159,8 +165,8 @@ class Credential(models.Model):
 
     talent_skill = models.ForeignKey(TalentSkill, on_delete=models.CASCADE, related_name="credentials")
     # Certificates carry ID numbers: served only through a view that checks who asks.
-    image = models.ImageField(_("certificate photo"), upload_to=credential_upload_to)
-    thumbnail = models.ImageField(upload_to=credential_upload_to)
+    image = models.ImageField(_("certificate photo"), upload_to=credential_upload_to, storage=private_storage)
+    thumbnail = models.ImageField(upload_to=credential_upload_to, storage=private_storage)
     number = models.CharField(_("certificate number"), max_length=60)
     expires_on = models.DateField(_("valid until"))
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)

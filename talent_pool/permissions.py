@@ -12,15 +12,14 @@ AnyUser = User | AnonymousUser
 
 
 def credentials_decidable_by(user: AnyUser) -> QuerySet[Credential]:
-    """Pending credentials of members of the user's committee communities, never their own."""
+    """Credentials of members of the user's committee communities, never their own. Any state:
+    the services' conditional updates tell "already decided" apart from "not yours"."""
     if not (user.is_authenticated and user.is_active):
         return Credential.objects.none()
     members = Membership.objects.filter(
         community__in=committee_communities(user), status=Membership.Status.APPROVED
     ).values("user")
-    return Credential.objects.filter(status=Credential.Status.PENDING, talent_skill__talent__user__in=members).exclude(
-        talent_skill__talent__user=user
-    )
+    return Credential.objects.filter(talent_skill__talent__user__in=members).exclude(talent_skill__talent__user=user)
 
 
 def can_decide_credential(user: AnyUser, credential: Credential) -> bool:

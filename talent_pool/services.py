@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -59,6 +60,7 @@ def talent_skill_add(
 def talent_skill_remove(*, actor: User, talent_skill: TalentSkill) -> None:
     if talent_skill.talent.user_id != actor.pk:
         raise PermissionDenied
+    _files_delete_after_commit(talent_skill.credentials.all())
     talent_skill.delete()
 
 
@@ -69,9 +71,12 @@ def talent_skill_verify(*, actor: User, talent_skill: TalentSkill) -> TalentSkil
         raise ValidationError(_("This skill is verified by its certificate, not by vouching."))
     if not can_vouch_for(actor, talent_skill):
         raise PermissionDenied
-    talent_skill.verified_by = actor
-    talent_skill.verified_at = timezone.now()
-    talent_skill.save(update_fields=["verified_by", "verified_at"])
+    # The first vouch stands: who vouched and when is the record.
+    if not TalentSkill.objects.filter(pk=talent_skill.pk, verified_at__isnull=True).update(
+        verified_by=actor, verified_at=timezone.now()
+    ):
+        raise ValidationError(_("This skill has already been verified."))
+    talent_skill.refresh_from_db()
     return talent_skill
 
 
@@ -80,6 +85,8 @@ def availability_set(*, actor: User, slots: list[tuple[int, time, time]]) -> lis
     """Replace the talent's weekly times with `slots` (weekday, from, to); overlaps are refused."""
     talent = talent_profile_ensure(actor=actor)
     ordered = sorted(slots)
+    if any(end <= start for _day, start, end in ordered):
+        raise ValidationError(_("Each time must end after it starts."))
     for (day, _start, end), (next_day, next_start, _next_end) in zip(ordered, ordered[1:], strict=False):
         if day == next_day and next_start < end:
             raise ValidationError(_("Two of your times overlap on the same day."))
@@ -113,11 +120,20 @@ def credential_submit(
     if taken.exists():
         raise ValidationError({"number": _("This certificate number is already registered by someone else.")})
     credential = Credential(talent_skill=talent_skill, number=number, expires_on=expires_on)
+    # Check everything else before a file is written: a refusal leaves nothing in storage.
+    credential.full_clean(exclude=["image", "thumbnail"])
     credential.image.save(image.image.name, image.image, save=False)
     credential.thumbnail.save(image.thumbnail.name, image.thumbnail, save=False)
-    credential.full_clean()
     credential.save()
     return credential
+
+
+def _files_delete_after_commit(credentials) -> None:
+    """Certificates carry ID numbers: their files go with their rows, once the deletion commits."""
+    names = [
+        (file.storage, file.name) for credential in credentials for file in (credential.image, credential.thumbnail)
+    ]
+    transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
 
 
 def _credential_decide(*, actor: User, credential: Credential, status: str, reason: str) -> Credential:
@@ -134,6 +150,8 @@ def _credential_decide(*, actor: User, credential: Credential, status: str, reas
 
 @transaction.atomic
 def credential_verify(*, actor: User, credential: Credential) -> Credential:
+    if not can_decide_credential(actor, credential):
+        raise PermissionDenied
     if credential.expires_on < timezone.localdate():
         raise ValidationError(_("This certificate has expired; reject it with that reason."))
     return _credential_decide(actor=actor, credential=credential, status=Credential.Status.VERIFIED, reason="")
@@ -156,9 +174,17 @@ def credentials_remind(*, today=None) -> int:
     """
     today = today or timezone.localdate()
     horizon = today + timedelta(days=settings.CREDENTIAL_REMINDER_DAYS)
-    due = Credential.objects.filter(
-        status=Credential.Status.VERIFIED, reminded_at__isnull=True, expires_on__gte=today, expires_on__lte=horizon
-    ).select_related("talent_skill__skill", "talent_skill__talent__user__profile")
+    renewed = Credential.objects.filter(
+        talent_skill=OuterRef("talent_skill"), status=Credential.Status.VERIFIED, expires_on__gt=OuterRef("expires_on")
+    )
+    due = (
+        Credential.objects.filter(
+            status=Credential.Status.VERIFIED, reminded_at__isnull=True, expires_on__gte=today, expires_on__lte=horizon
+        )
+        # Already renewed: nothing to remind of.
+        .exclude(Exists(renewed))
+        .select_related("talent_skill__skill", "talent_skill__talent__user__profile")
+    )
     sent = 0
     for credential in due:
         with transaction.atomic():
@@ -207,11 +233,6 @@ def user_data_erase(*, user: User) -> None:
     keep their verification: it was a decision of the committee at the time, and the
     user row it points to stays (as "Deleted user").
     """
-    for credential in Credential.objects.filter(talent_skill__talent__user=user):
-        names = [
-            (credential.image.storage, credential.image.name),
-            (credential.thumbnail.storage, credential.thumbnail.name),
-        ]
-        transaction.on_commit(lambda names=names: [storage.delete(name) for storage, name in names])
+    _files_delete_after_commit(Credential.objects.filter(talent_skill__talent__user=user))
     HelpRecord.objects.filter(user=user).delete()
     TalentProfile.objects.filter(user=user).delete()

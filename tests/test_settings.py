@@ -38,3 +38,13 @@ def test_production_refuses_a_wildcard_host():
     result = run_with_production_settings(DJANGO_SECRET_KEY="x" * 60, ALLOWED_HOSTS="*")
     assert result.returncode != 0
     assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_private_files_live_outside_what_media_serves():
+    """Certificates go to the private storage, a folder the media route never serves."""
+    from config.settings import base
+
+    private = str(base.STORAGES["private"]["OPTIONS"]["location"])
+    media = str(base.MEDIA_ROOT)
+    assert private != media
+    assert not private.startswith(media.rstrip("/") + "/")
