@@ -135,8 +135,16 @@ class WelfareRole(models.Model):
         verbose_name_plural = _("welfare roles")
         ordering = ["term_end", "title"]
         constraints = [
-            models.CheckConstraint(condition=Q(term_end__gte=models.F("term_start")), name="role_term_ordered"),
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="role_hours_ordered"),
+            models.CheckConstraint(
+                condition=Q(term_end__gte=models.F("term_start")),
+                name="role_term_ordered",
+                violation_error_message=_("The term must end on or after the day it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="role_hours_ordered",
+                violation_error_message=_("The duty must end after it starts."),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -137,7 +137,11 @@ class AvailabilitySlot(models.Model):
     class Meta:
         ordering = ["weekday", "starts_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="slot_ends_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="slot_ends_after_start",
+                violation_error_message=_("Each time must end after it starts."),
+            ),
             models.UniqueConstraint(fields=["talent", "weekday", "starts_at"], name="slot_once"),
         ]
 

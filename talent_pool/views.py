@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -214,16 +214,21 @@ def credential_upload(request, pk: int):
     return _my_profile_page(request, credential_form=(pk, form), status=400)
 
 
-def _credential_file(request, pk: int, *, thumbnail: bool) -> FileResponse:
+def _credential_file(request, pk: int, *, thumbnail: bool) -> HttpResponse:
     # Neither the talent nor their committee: the same 404 as a certificate that does not exist.
     credential = get_object_or_404(credentials_visible_to(request.user), pk=pk)
     stored = credential.thumbnail if thumbnail else credential.image
     if not stored:
         raise Http404
+    # Read whole, not streamed: the pipeline keeps certificates under a few hundred KB, and a
+    # FileResponse's synchronous iterator is consumed on the event loop under ASGI (Django warns).
     try:
-        response = FileResponse(stored.open("rb"))
+        with stored.open("rb") as file:
+            content = file.read()
     except FileNotFoundError as error:
         raise Http404 from error
+    content_type = "image/png" if stored.name.endswith(".png") else "image/jpeg"
+    response = HttpResponse(content, content_type=content_type)
     # Certificates carry ID numbers: served only here, never from MEDIA_URL, and kept in no cache.
     patch_cache_control(response, private=True, no_store=True)
     return response

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from neighbors.models import Community, LedgerEntry, Membership, Place, User
-from neighbors.permissions import is_committee
+from neighbors.permissions import is_committee, is_member
 from neighbors.services import ledger_award
 from talent_pool.models import Skill
 
@@ -111,9 +111,16 @@ def role_claim_approve(*, actor: User, claim: RoleClaim) -> RoleClaim:
     if not role_claims_decidable_by(actor).filter(pk=claim.pk).exists():
         raise PermissionDenied
     role = WelfareRole.objects.select_for_update().get(pk=claim.role_id)
+    today = timezone.localdate()
+    if not RoleClaim.objects.filter(pk=claim.pk, status=RoleClaim.Status.PENDING).exists():
+        raise ValidationError(_("This claim has already been decided."))
+    if role.term_end < today:
+        raise ValidationError(_("This role's term has ended."))
+    if not is_member(claim.holder, role.community):
+        raise ValidationError(_("The claimant is no longer a member of this community."))
     if role.claims.filter(status=RoleClaim.Status.APPROVED).count() >= role.seats:
         raise ValidationError(_("All seats of this role are taken."))
-    if not is_qualified_for(claim.holder, role, timezone.localdate()):
+    if not is_qualified_for(claim.holder, role, today):
         raise ValidationError(_("The claimant's skill is no longer verified; they need a valid certificate first."))
     return _claim_decide(claim=claim, status=RoleClaim.Status.APPROVED, actor=actor, reason="")
 

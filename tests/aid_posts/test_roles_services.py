@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from aid_posts.models import Duty, RoleClaim, WelfareRole
 from aid_posts.services import (
@@ -21,7 +21,7 @@ from aid_posts.services import (
     role_step_down,
     welfare_role_create,
 )
-from neighbors.models import LedgerEntry
+from neighbors.models import LedgerEntry, Membership
 from neighbors.selectors import ledger_totals
 from talent_pool.models import Credential
 from talent_pool.services import talent_skill_add
@@ -154,6 +154,24 @@ class TestDecide:
         own = role_claim(actor=qualify(committee), role=role)
         with pytest.raises(PermissionDenied):
             role_claim_approve(actor=committee, claim=own)
+
+    def test_no_approval_after_the_term_or_for_someone_who_left(self, role, committee, helper, make_member):
+        late = role_claim(actor=qualify(helper), role=role)
+        leaver_claim = role_claim(actor=qualify(leaver := make_member()), role=role)
+        Membership.objects.filter(user=leaver).update(status=Membership.Status.LEFT)
+        with pytest.raises(ValidationError):
+            role_claim_approve(actor=committee, claim=leaver_claim)
+        WelfareRole.objects.filter(pk=role.pk).update(term_end=TODAY - timedelta(days=1))
+        with pytest.raises(ValidationError):
+            role_claim_approve(actor=committee, claim=late)
+        assert not RoleClaim.objects.filter(status=RoleClaim.Status.APPROVED).exists()
+
+    def test_approving_twice_says_it_was_decided(self, role, committee, helper):
+        claim = role_claim(actor=qualify(helper), role=role)
+        role_claim_approve(actor=committee, claim=claim)
+        with pytest.raises(ValidationError, match="already been decided"):
+            with translation.override("en"):
+                role_claim_approve(actor=committee, claim=claim)
 
     def test_decline_needs_a_reason(self, role, committee, helper):
         claim = role_claim(actor=qualify(helper), role=role)
