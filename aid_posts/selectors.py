@@ -180,6 +180,29 @@ def user_data_export(user: User) -> dict:
             }
             for claim in claims
         ],
+        "welfare_roles": [
+            {
+                "role": role_claim.role.title,
+                "status": role_claim.status,
+                "conflict_of_interest": role_claim.conflict_of_interest,
+                "claimed_at": isoformat(role_claim.created_at),
+                "decided_at": isoformat(role_claim.decided_at),
+                "reason": role_claim.decision_reason,
+                "ended_at": isoformat(role_claim.ended_at),
+            }
+            for role_claim in RoleClaim.objects.filter(holder=user).select_related("role").order_by("created_at")
+        ],
+        "duties": [
+            {
+                "role": duty.role.title,
+                "served_on": duty.served_on.isoformat(),
+                "hours": decimal_text(duty.hours),
+                "what_was_done": duty.summary,
+                "status": duty.status,
+                "reason": duty.decision_reason,
+            }
+            for duty in Duty.objects.filter(holder=user).select_related("role").order_by("served_on")
+        ],
     }
 
 

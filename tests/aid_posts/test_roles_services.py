@@ -21,8 +21,10 @@ from aid_posts.services import (
     role_step_down,
     welfare_role_create,
 )
+from neighbors.data_rights import account_data
 from neighbors.models import LedgerEntry, Membership
 from neighbors.selectors import ledger_totals
+from neighbors.services import account_delete
 from talent_pool.models import Credential
 from talent_pool.services import talent_skill_add
 from tests.factories import CommunityFactory, PlaceFactory, skill
@@ -305,3 +307,18 @@ def test_concurrent_approvals_never_fill_more_seats_than_there_are(committee, co
 
     assert sorted(outcomes) == ["approved"] * SEATS + ["refused"] * (CLAIMANTS - SEATS), outcomes
     assert RoleClaim.objects.filter(role=role, status=RoleClaim.Status.APPROVED).count() == SEATS
+
+
+@pytest.mark.django_db
+def test_my_data_holds_my_claims_and_duties_and_deletion_gives_up_the_seat(role, committee, helper):
+    claim = role_claim(actor=qualify(helper), role=role, conflict_of_interest="调解对象是我表哥")
+    role_claim_approve(actor=committee, claim=claim)
+    duty_log(actor=helper, role=role, served_on=TODAY, hours=Decimal("2"), summary="调解一起纠纷")
+
+    exported = account_data(helper)["aid_posts"]
+    assert exported["welfare_roles"][0]["conflict_of_interest"] == "调解对象是我表哥"
+    assert exported["duties"][0]["what_was_done"] == "调解一起纠纷"
+
+    account_delete(actor=helper, user=helper)
+    claim.refresh_from_db()
+    assert claim.status == RoleClaim.Status.STEPPED_DOWN
