@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from neighbors.models import Community, Place
 from talent_pool.models import Skill
@@ -62,8 +63,12 @@ class WelfareRoleForm(forms.Form):
     )
     seats = forms.IntegerField(label=_("Seats"), min_value=1, max_value=50, initial=1)
     weekday = forms.TypedChoiceField(label=_("Day"), choices=WelfareRole.Weekday.choices, coerce=int)
-    starts_at = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    ends_at = forms.TimeField(label=_("To"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    starts_at = forms.TimeField(
+        label=pgettext_lazy("time of day", "From"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+    ends_at = forms.TimeField(
+        label=pgettext_lazy("time of day", "To"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
     term_start = forms.DateField(
         label=_("Term starts"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
