@@ -463,6 +463,24 @@ def role_claim_approve(request, pk: int, claim_pk: int):
     )
 
 
+def _decide_with_reason(
+    request, role: WelfareRole, target_pk: int, decide: Callable[[str], object], success: str, *, form_name: str
+):
+    """A refusal that needs a reason (declining a claim, rejecting a duty): the form, one service
+    call, and the page again with the error beside the field when it fails."""
+    prefix = form_name.removesuffix("_form")
+    form = DecisionReasonForm(request.POST, auto_id=f"{prefix}-{target_pk}-%s")
+    if form.is_valid():
+        try:
+            decide(form.cleaned_data["reason"])
+        except ValidationError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(request, success)
+            return redirect("aid_posts:role_detail", pk=role.pk)
+    return _role_page(request, role, **{form_name: (target_pk, form)}, status=400)
+
+
 @login_required
 @require_POST
 def role_claim_decline(request, pk: int, claim_pk: int):
@@ -470,18 +488,14 @@ def role_claim_decline(request, pk: int, claim_pk: int):
     claim = _claim_to_decide(request, role, claim_pk)
     if claim is None:
         return redirect("aid_posts:role_detail", pk=role.pk)
-    form = DecisionReasonForm(request.POST, auto_id=f"decline-{claim.pk}-%s")
-    if form.is_valid():
-        try:
-            services.role_claim_decline(actor=request.user, claim=claim, reason=form.cleaned_data["reason"])
-        except ValidationError as error:
-            _add_service_error(form, error)
-        else:
-            messages.success(
-                request, _("You declined the claim. %(name)s will see your reason.") % {"name": claim.holder}
-            )
-            return redirect("aid_posts:role_detail", pk=role.pk)
-    return _role_page(request, role, decline_form=(claim.pk, form), status=400)
+    return _decide_with_reason(
+        request,
+        role,
+        claim.pk,
+        lambda reason: services.role_claim_decline(actor=request.user, claim=claim, reason=reason),
+        _("You declined the claim. %(name)s will see your reason.") % {"name": claim.holder},
+        form_name="decline_form",
+    )
 
 
 @login_required
@@ -538,15 +552,11 @@ def duty_reject(request, pk: int, duty_pk: int):
     duty = _duty_to_decide(request, role, duty_pk)
     if duty is None:
         return redirect("aid_posts:role_detail", pk=role.pk)
-    form = DecisionReasonForm(request.POST, auto_id=f"reject-{duty.pk}-%s")
-    if form.is_valid():
-        try:
-            services.duty_reject(actor=request.user, duty=duty, reason=form.cleaned_data["reason"])
-        except ValidationError as error:
-            _add_service_error(form, error)
-        else:
-            messages.success(
-                request, _("The duty was not confirmed. %(name)s will see your reason.") % {"name": duty.holder}
-            )
-            return redirect("aid_posts:role_detail", pk=role.pk)
-    return _role_page(request, role, reject_form=(duty.pk, form), status=400)
+    return _decide_with_reason(
+        request,
+        role,
+        duty.pk,
+        lambda reason: services.duty_reject(actor=request.user, duty=duty, reason=reason),
+        _("The duty was not confirmed. %(name)s will see your reason.") % {"name": duty.holder},
+        form_name="reject_form",
+    )
