@@ -14,6 +14,7 @@ from django.utils.translation import override
 
 from neighbors.images import ProcessedImage
 from neighbors.models import User
+from neighbors.services import decision_reason
 
 from .models import AvailabilitySlot, Credential, HelpRecord, Skill, TalentProfile, TalentSkill
 from .permissions import can_decide_credential, can_vouch_for
@@ -159,11 +160,7 @@ def credential_verify(*, actor: User, credential: Credential) -> Credential:
 
 @transaction.atomic
 def credential_reject(*, actor: User, credential: Credential, reason: str) -> Credential:
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": _("Tell the talent why, so they know what to do next.")})
-    if len(reason) > 300:
-        raise ValidationError({"reason": _("Keep the reason under 300 characters.")})
+    reason = decision_reason(reason, missing=_("Tell the talent why, so they know what to do next."))
     return _credential_decide(actor=actor, credential=credential, status=Credential.Status.REJECTED, reason=reason)
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import override
 
 from neighbors.models import Community, LedgerEntry, Membership, Place, User
 from neighbors.permissions import is_committee, is_member
-from neighbors.services import ledger_award
+from neighbors.services import decision_reason, ledger_award
 from talent_pool.models import Skill
 
 from ..models import Duty, RoleClaim, WelfareRole
@@ -129,11 +129,7 @@ def role_claim_approve(*, actor: User, claim: RoleClaim) -> RoleClaim:
 def role_claim_decline(*, actor: User, claim: RoleClaim, reason: str) -> RoleClaim:
     if not role_claims_decidable_by(actor).filter(pk=claim.pk).exists():
         raise PermissionDenied
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": _("Tell the claimant why, so they know what to do next.")})
-    if len(reason) > 300:
-        raise ValidationError({"reason": _("Keep the reason under 300 characters.")})
+    reason = decision_reason(reason, missing=_("Tell the claimant why, so they know what to do next."))
     return _claim_decide(claim=claim, status=RoleClaim.Status.DECLINED, actor=actor, reason=reason)
 
 
@@ -230,11 +226,7 @@ def duty_confirm(*, actor: User, duty: Duty) -> Duty:
 def duty_reject(*, actor: User, duty: Duty, reason: str) -> Duty:
     if not duties_confirmable_by(actor).filter(pk=duty.pk).exists():
         raise PermissionDenied
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": _("Tell the holder why, so they know what to do next.")})
-    if len(reason) > 300:
-        raise ValidationError({"reason": _("Keep the reason under 300 characters.")})
+    reason = decision_reason(reason, missing=_("Tell the holder why, so they know what to do next."))
     if not Duty.objects.filter(pk=duty.pk, status=Duty.Status.PENDING).update(
         status=Duty.Status.REJECTED, decided_by=actor, decided_at=timezone.now(), decision_reason=reason
     ):

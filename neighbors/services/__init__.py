@@ -18,6 +18,7 @@ from .membership import (
 )
 from .privacy import consent_grant, consent_withdraw, contact_reveal, partnership_close, partnership_open
 from .profile import block_add, block_remove, contact_method_set, profile_update
+from .reasons import decision_reason
 
 
 @transaction.atomic
@@ -41,6 +42,7 @@ __all__ = [
     "consent_withdraw",
     "contact_method_set",
     "contact_reveal",
+    "decision_reason",
     "ledger_award",
     "membership_approve",
     "membership_decline",

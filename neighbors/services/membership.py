@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from ..models import Community, Grid, GuardianConsent, Membership, Place, Profile, RoleChange, User
 from ..permissions import can_change_role, can_decide_membership, can_leave
+from .reasons import decision_reason
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,7 @@ def membership_approve(*, actor: User, membership: Membership, guardian: Guardia
 
 @transaction.atomic
 def membership_decline(*, actor: User, membership: Membership, reason: str) -> Membership:
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": _("Tell the resident why, so they know what to do next.")})
-    if len(reason) > 300:
-        raise ValidationError({"reason": _("Keep the reason under 300 characters.")})
+    reason = decision_reason(reason, missing=_("Tell the resident why, so they know what to do next."))
     return _membership_decide(actor=actor, membership=membership, status=Membership.Status.DECLINED, reason=reason)
 
 
@@ -114,11 +111,7 @@ def membership_role_change(
         raise PermissionDenied
     if role not in Membership.Role.values:
         raise ValidationError({"role": _("Choose a role from the list.")})
-    reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say why the role changes; it is kept in the record.")})
-    if len(reason) > 300:
-        raise ValidationError({"reason": _("Keep the reason under 300 characters.")})
+    reason = decision_reason(reason, missing=_("Say why the role changes; it is kept in the record."))
     grids = list(grids or [])
     if role == Membership.Role.GRID_WORKER:
         if not grids:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from ..models import Consent, ContactDisclosure, ContactMethod, Partnership, User
 from ..permissions import community_of_subject, contact_ground, is_minor
+from .reasons import decision_reason
 
 # A child's consent to these does not count; the features stay off for them.
 ADULT_CONSENTS = frozenset({Consent.Kind.LOCATION, Consent.Kind.CONTACT_SHARING})
@@ -76,11 +77,9 @@ def contact_reveal(
     ground = contact_ground(viewer, owner, scope=method.scope, subject=subject) if method else None
     if ground is None:
         raise PermissionDenied
-    reason = reason.strip()
-    if ground == "committee" and not reason:
-        raise ValidationError({"reason": _("Say why you need this detail; the resident will see it.")})
-    if len(reason) > 300:
-        raise ValidationError({"reason": _("Keep the reason under 300 characters.")})
+    # A committee member says why; a partner or neighbour may.
+    missing = _("Say why you need this detail; the resident will see it.") if ground == "committee" else None
+    reason = decision_reason(reason, missing=missing)
     if ground != "self":
         ContactDisclosure.objects.create(
             viewer=viewer, owner=owner, field=kind, subject=subject, subject_title=subject_title[:200], reason=reason
