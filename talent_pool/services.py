@@ -14,7 +14,7 @@ from django.utils.translation import override
 
 from neighbors.images import ProcessedImage
 from neighbors.models import User
-from neighbors.services import decision_reason
+from neighbors.services import decision_reason, files_delete_after_commit
 
 from .models import AvailabilitySlot, Credential, HelpRecord, Skill, TalentProfile, TalentSkill
 from .permissions import can_decide_credential, can_vouch_for
@@ -61,7 +61,7 @@ def talent_skill_add(
 def talent_skill_remove(*, actor: User, talent_skill: TalentSkill) -> None:
     if talent_skill.talent.user_id != actor.pk:
         raise PermissionDenied
-    _files_delete_after_commit(talent_skill.credentials.all())
+    _certificate_files_delete(talent_skill.credentials.all())
     talent_skill.delete()
 
 
@@ -129,12 +129,11 @@ def credential_submit(
     return credential
 
 
-def _files_delete_after_commit(credentials) -> None:
+def _certificate_files_delete(credentials) -> None:
     """Certificates carry ID numbers: their files go with their rows, once the deletion commits."""
-    names = [
-        (file.storage, file.name) for credential in credentials for file in (credential.image, credential.thumbnail)
-    ]
-    transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
+    files_delete_after_commit(
+        *(file for credential in credentials for file in (credential.image, credential.thumbnail))
+    )
 
 
 def _credential_decide(*, actor: User, credential: Credential, status: str, reason: str) -> Credential:
@@ -230,6 +229,6 @@ def user_data_erase(*, user: User) -> None:
     keep their verification: it was a decision of the committee at the time, and the
     user row it points to stays (as "Deleted user").
     """
-    _files_delete_after_commit(Credential.objects.filter(talent_skill__talent__user=user))
+    _certificate_files_delete(Credential.objects.filter(talent_skill__talent__user=user))
     HelpRecord.objects.filter(user=user).delete()
     TalentProfile.objects.filter(user=user).delete()

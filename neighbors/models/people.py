@@ -114,10 +114,6 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} @ {self.community} ({self.status})"
 
-    @property
-    def is_staff_role(self) -> bool:
-        return self.role in (self.Role.COMMITTEE, self.Role.GRID_WORKER)
-
 
 class RoleChange(models.Model):
     """Who changed whose role in which community, from what to what, and why. Never edited."""

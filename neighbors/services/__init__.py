@@ -17,7 +17,7 @@ from .membership import (
     membership_role_change,
 )
 from .privacy import consent_grant, consent_withdraw, contact_reveal, partnership_close, partnership_open
-from .profile import block_add, block_remove, contact_method_set, profile_update
+from .profile import block_add, block_remove, contact_method_set, files_delete_after_commit, profile_update
 from .reasons import decision_reason
 
 
@@ -43,6 +43,7 @@ __all__ = [
     "contact_method_set",
     "contact_reveal",
     "decision_reason",
+    "files_delete_after_commit",
     "ledger_award",
     "membership_approve",
     "membership_decline",

@@ -19,7 +19,7 @@ from ..models import (
     Profile,
     User,
 )
-from .profile import _storage_delete_later
+from .profile import files_delete_after_commit
 
 
 @transaction.atomic
@@ -44,7 +44,7 @@ def _neighbors_erase(user: User) -> None:
     now = timezone.now()
     profile = Profile.objects.filter(user=user).first()
     if profile is not None:
-        _storage_delete_later(profile.avatar, profile.avatar_thumbnail)
+        files_delete_after_commit(profile.avatar, profile.avatar_thumbnail)
         profile.display_name = ""
         profile.bio = ""
         profile.spoken_languages = []

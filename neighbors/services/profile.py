@@ -10,8 +10,8 @@ from ..permissions import has_consent, is_minor
 from .privacy import consent_grant
 
 
-def _storage_delete_later(*files) -> None:
-    # Old image files go only once the new ones are committed.
+def files_delete_after_commit(*files) -> None:
+    """Delete stored files once the transaction commits: a rollback leaves them in place."""
     names = [(file.storage, file.name) for file in files if file]
     transaction.on_commit(lambda: [storage.delete(name) for storage, name in names])
 
@@ -37,7 +37,7 @@ def profile_update(
     profile.language = language
     profile.large_text = large_text
     if avatar or remove_avatar:
-        _storage_delete_later(profile.avatar, profile.avatar_thumbnail)
+        files_delete_after_commit(profile.avatar, profile.avatar_thumbnail)
         profile.avatar = profile.avatar_thumbnail = None
     if avatar:
         profile.avatar.save(avatar.image.name, avatar.image, save=False)
