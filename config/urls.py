@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from aid_posts.views import home
+from aid_posts.views.requests import home
 
 # See config/errors.py: under ASGI these run off the request's thread.
 handler400 = "config.errors.bad_request"
