@@ -58,3 +58,31 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} in {self.conversation_id}"
+
+
+class Notification(models.Model):
+    """One thing a person should hear about: stored first, then pushed to their stream."""
+
+    class Kind(models.TextChoices):
+        DISPATCH = "dispatch", _("Asked to help")
+        CLAIM = "claim", _("Offer of help")
+        CLAIM_DECIDED = "claim_decided", _("Offer accepted or declined")
+        REQUEST_UPDATE = "request_update", _("Request update")
+        ESCALATION = "escalation", _("Request needs attention")
+        REMINDER = "reminder", _("Reminder")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    body = models.CharField(max_length=500, blank=True)
+    # A path on this site, e.g. "/posts/12/": where the notification leads.
+    url = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.title}"

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from neighbors.models import User
 
 from . import events
-from .models import Conversation, Message, Participant
+from .models import Conversation, Message, Notification, Participant
 from .permissions import blocked_in_conversation, can_access_conversation
 
 
@@ -69,6 +69,28 @@ def message_send(*, actor: User, conversation_id: int, body: str, client_id: str
 
 
 @transaction.atomic
+def conversation_leave(*, subject: str, user: User) -> None:
+    """Take one person out of the conversation about `subject`, e.g. the committee member who
+    relayed a request for a resident, once the resident takes it over. What was said stays."""
+    Participant.objects.filter(conversation__subject=subject, user=user).delete()
+
+
+@transaction.atomic
+def notification_send(*, user: User, kind: str, title: str, body: str = "", url: str = "") -> Notification:
+    """Store a notification, then push it to the person's stream after commit."""
+    notification = Notification(user=user, kind=kind, title=title[:200], body=body[:500], url=url)
+    notification.full_clean()
+    notification.save()
+    transaction.on_commit(lambda: events.broadcast_notification(notification))
+    return notification
+
+
+def feed_changed(*, community_id: int) -> None:
+    """Tell the pages listing a community's requests to refresh, once the change is committed."""
+    transaction.on_commit(lambda: events.broadcast_feed_changed(community_id))
+
+
+@transaction.atomic
 def user_data_erase(*, user: User) -> None:
     """The messaging part of deleting an account (registered in apps.py, run by neighbors' account_delete).
 
@@ -79,3 +101,4 @@ def user_data_erase(*, user: User) -> None:
     """
     Message.objects.filter(sender=user).exclude(client_id="").update(client_id="")
     Participant.objects.filter(user=user).delete()
+    Notification.objects.filter(user=user).delete()

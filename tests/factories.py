@@ -1,8 +1,10 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.utils import timezone
 
 from aid_posts.models import AidPost
 from neighbors.models import Community, Consent, ContactMethod, Membership, Place, Profile, Street, User
@@ -97,6 +99,9 @@ class AidPostFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"请帮忙 {n}")
     description = "厨房水龙头漏水，想请邻居帮忙看看。"
     place = factory.SubFactory(PlaceFactory, community=factory.SelfAttribute("..community"))
+    window_starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+    window_ends_at = factory.LazyAttribute(lambda post: post.window_starts_at + timedelta(hours=3))
+    expires_at = factory.LazyAttribute(lambda post: post.window_ends_at)
 
 
 def phone_of(user: User) -> str:

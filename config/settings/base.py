@@ -179,6 +179,27 @@ CREDENTIAL_REMINDER_DAYS = 30
 # Roles whose term ends within this many days show up in the committee's list.
 ROLE_TERM_ENDING_DAYS = 30
 
+# --- Help requests (aid_posts) ---
+# How long a request may wait for help at most, from its time window to its expiry.
+REQUEST_MAX_WINDOW_DAYS = 30
+# Unclaimed this long after posting, a request goes to its grid worker's and the
+# committee's queue: minutes per urgency (normal, soon, urgent).
+REQUEST_ESCALATE_AFTER_MINUTES = {0: 24 * 60, 1: 4 * 60, 2: 30}
+# The scheduled command reminds the poster of an undecided offer, or an unconfirmed
+# request, and a helper of a request whose window ended, after this many hours.
+REQUEST_REMIND_AFTER_HOURS = 24
+# The nearby list: radii a person may choose, in metres.
+NEARBY_RADIUS_CHOICES_M = [500, 1000, 2000, 5000, 10000]
+NEARBY_MAX_RADIUS_M = 20_000
+# Smart dispatch: how many of the best-ranked talents hear of a new request, and how far
+# back "asked recently" looks for fairness.
+DISPATCH_NOTIFY_TOP = 3
+DISPATCH_FAIRNESS_DAYS = 7
+# The map's tile layer. Tiles are data, not code: on an intranet point this at the
+# district's own tile server, or leave it empty for markers on a plain background.
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
