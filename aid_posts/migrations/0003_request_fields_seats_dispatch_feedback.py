@@ -182,7 +182,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='aidpost',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['place', 'urgency', 'category', 'expires_at'], name='aidpost_open_by_place'),
+            index=models.Index(condition=models.Q(('status', 'open')), fields=['place', 'urgency', 'category', 'expires_at', 'community', 'status'], name='aidpost_open_by_place'),
         ),
         migrations.AddIndex(
             model_name='aidpost',
