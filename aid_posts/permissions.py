@@ -1,15 +1,19 @@
 from datetime import date
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from neighbors.models import User
+from neighbors.models import Consent, Membership, User
 from neighbors.permissions import (
+    STAFF_ROLES,
     blocked_between,
     committee_communities,
     communities_visible_to,
+    has_consent,
     is_committee,
     is_member,
+    looks_after,
 )
 from talent_pool.models import TalentSkill, verified_skill_q
 
@@ -27,34 +31,139 @@ def can_view_post(user: AnyUser, post: AidPost) -> bool:
     return posts_visible_to(user).filter(pk=post.pk).exists()
 
 
+def acts_for(user: AnyUser, post: AidPost) -> bool:
+    """The resident the request is for, or, while they have not taken it over, the committee
+    member or grid worker who posted it for them (代办) and relays for them."""
+    if not user.is_authenticated:
+        return False
+    return post.author_id == user.pk or (post.is_relayed and post.assisted_by_id == user.pk)
+
+
+def _staff_membership(user: AnyUser, community_id: int) -> Membership | None:
+    if not user.is_authenticated or not user.is_active:
+        return None
+    return Membership.objects.filter(
+        user=user, community_id=community_id, status=Membership.Status.APPROVED, role__in=STAFF_ROLES
+    ).first()
+
+
+def can_manage_post(user: AnyUser, post: AidPost) -> bool:
+    """The committee of the post's community, or the grid worker of its building's grid: the
+    people whose queue an escalated request reaches, who can invite a talent or take it on."""
+    staff = _staff_membership(user, post.community_id)
+    if staff is None:
+        return False
+    if staff.role == Membership.Role.COMMITTEE:
+        return True
+    return post.place.grid_id is not None and staff.grids.filter(pk=post.place.grid_id).exists()
+
+
+def posts_managed_by(user: AnyUser) -> QuerySet[AidPost]:
+    """The queryset twin of can_manage_post."""
+    if not user.is_authenticated or not user.is_active:
+        return AidPost.objects.none()
+    memberships = Membership.objects.filter(user=user, status=Membership.Status.APPROVED)
+    committee = memberships.filter(role=Membership.Role.COMMITTEE).values("community")
+    grids = memberships.filter(role=Membership.Role.GRID_WORKER).values("grids")
+    return AidPost.objects.filter(Q(community__in=committee) | Q(place__grid__in=grids))
+
+
+def can_post_for(user: AnyUser, membership: Membership) -> bool:
+    """Assisted posting: staff who look after an approved member may post on their behalf."""
+    return membership.status == Membership.Status.APPROVED and looks_after(user, membership)
+
+
+def has_live_claim(user: AnyUser, post: AidPost) -> bool:
+    return user.is_authenticated and post.claims.filter(helper=user.pk, status__in=Claim.LIVE).exists()
+
+
 def can_claim_post(user: AnyUser, post: AidPost) -> bool:
-    """Open, someone else's, visible, and neither has blocked the other."""
+    """Open with a seat free, not expired, someone else's (and not one the user relays),
+    visible, not already offered, and neither has blocked the other."""
     return (
-        post.status == AidPost.Status.OPEN
+        user.is_authenticated
+        and post.status == AidPost.Status.OPEN
+        and post.live_claims < post.seats
+        and post.expires_at > timezone.now()
         and post.author_id != user.pk
+        and post.assisted_by_id != user.pk
         and can_view_post(user, post)
+        and not has_live_claim(user, post)
         and not blocked_between(user, post.author)
     )
 
 
 def can_decide_claim(user: AnyUser, claim: Claim) -> bool:
-    return claim.status == Claim.Status.PENDING and claim.post.author_id == user.pk
+    return claim.status == Claim.Status.PENDING and acts_for(user, claim.post)
 
 
 def can_withdraw_claim(user: AnyUser, claim: Claim) -> bool:
     return claim.status == Claim.Status.PENDING and claim.helper_id == user.pk
 
 
-def can_mark_done(user: AnyUser, post: AidPost, accepted: Claim | None) -> bool:
-    return post.status == AidPost.Status.IN_PROGRESS and accepted is not None and accepted.helper_id == user.pk
+def can_start(user: AnyUser, post: AidPost, accepted_count: int) -> bool:
+    """Go ahead with the helpers accepted so far, giving up the seats still free."""
+    return post.status in AidPost.SEEKING and accepted_count > 0 and acts_for(user, post)
+
+
+def can_mark_done(user: AnyUser, post: AidPost, claim: Claim | None) -> bool:
+    """An accepted helper marks their own part done, once, while the request is in progress."""
+    return (
+        post.status == AidPost.Status.IN_PROGRESS
+        and claim is not None
+        and claim.status == Claim.Status.ACCEPTED
+        and claim.helper_id == user.pk
+        and claim.done_at is None
+    )
 
 
 def can_confirm(user: AnyUser, post: AidPost) -> bool:
-    return post.status == AidPost.Status.DONE and post.author_id == user.pk
+    return post.status == AidPost.Status.DONE and acts_for(user, post)
+
+
+def can_dispute(user: AnyUser, post: AidPost) -> bool:
+    return post.status == AidPost.Status.DONE and acts_for(user, post)
 
 
 def can_cancel(user: AnyUser, post: AidPost) -> bool:
-    return post.status in (AidPost.Status.OPEN, AidPost.Status.CLAIMED) and post.author_id == user.pk
+    return post.status in AidPost.SEEKING and acts_for(user, post)
+
+
+def can_take_over(user: AnyUser, post: AidPost) -> bool:
+    """The resident takes a request posted for them into their own hands."""
+    return user.is_authenticated and post.author_id == user.pk and post.is_relayed and post.status in AidPost.LIVE
+
+
+def is_helper_on(user: AnyUser, post: AidPost) -> bool:
+    return user.is_authenticated and post.claims.filter(helper=user.pk, status=Claim.Status.ACCEPTED).exists()
+
+
+def can_resolve_dispute(user: AnyUser, post: AidPost) -> bool:
+    """The committee decides a dispute, never one of the people in it."""
+    return (
+        post.status == AidPost.Status.DISPUTED
+        and is_committee(user, post.community)
+        and not acts_for(user, post)
+        and post.author_id != user.pk
+        and not is_helper_on(user, post)
+    )
+
+
+def can_rate(user: AnyUser, post: AidPost) -> bool:
+    return post.status == AidPost.Status.CONFIRMED and acts_for(user, post) and not hasattr(post, "feedback")
+
+
+def can_follow_up(user: AnyUser, post: AidPost) -> bool:
+    """回访 after a request is finished with help given: confirmed, or closed after a dispute."""
+    return post.status in (AidPost.Status.CONFIRMED, AidPost.Status.CLOSED) and is_committee(user, post.community)
+
+
+def can_view_sensitive(user: AnyUser, post: AidPost) -> bool:
+    """The private details: while the author's health consent stands, for those who act for
+    the author and the accepted helpers, nobody else (not even the committee)."""
+    if not post.sensitive_details or not has_consent(post.author, Consent.Kind.HEALTH):
+        return False
+    return acts_for(user, post) or is_helper_on(user, post)
 
 
 # --- Welfare roles -----------------------------------------------------------------

@@ -76,6 +76,21 @@ def looks_after(user: AnyUser, membership: Membership) -> bool:
     )
 
 
+def memberships_looked_after_by(user: AnyUser) -> QuerySet[Membership]:
+    """The queryset twin of looks_after: approved members of the user's committee communities,
+    or living in the buildings of the grids they work, never themselves."""
+    if not _active(user):
+        return Membership.objects.none()
+    staff = Membership.objects.filter(user=user, status=Membership.Status.APPROVED)
+    committee = staff.filter(role=Membership.Role.COMMITTEE).values("community")
+    grids = staff.filter(role=Membership.Role.GRID_WORKER).values("grids")
+    return (
+        Membership.objects.filter(status=Membership.Status.APPROVED)
+        .filter(Q(community__in=committee) | Q(home_place__grid__in=grids))
+        .exclude(user=user)
+    )
+
+
 def memberships_decidable_by(user: AnyUser) -> QuerySet[Membership]:
     """Pending requests the user may decide: all of their committee's, or, for a grid
     worker, those whose home building is in one of their grids. Never their own."""

@@ -221,6 +221,14 @@ def help_record_add(*, user: User, skill: Skill, hours: Decimal, source: str, ra
 
 
 @transaction.atomic
+def help_record_rate(*, source: str, rating: int) -> int:
+    """The rating the helped person gave, told by the app where it happened; returns how many records took it."""
+    if rating not in range(1, 6):
+        raise ValidationError({"rating": _("Give between 1 and 5 stars.")})
+    return HelpRecord.objects.filter(source=source, rating__isnull=True).update(rating=rating)
+
+
+@transaction.atomic
 def user_data_erase(*, user: User) -> None:
     """The talent pool part of deleting an account (registered in apps.py, run by neighbors' account_delete).
 

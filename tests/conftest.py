@@ -6,7 +6,7 @@ from django.core.cache import cache
 from aid_posts.services import aid_post_create
 from neighbors.models import Membership
 
-from .factories import CommunityFactory, MembershipFactory, PlaceFactory, UserFactory, skill
+from .factories import CommunityFactory, MembershipFactory, PlaceFactory, UserFactory, skill, window
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -84,6 +84,7 @@ def outsider():
 def post(resident, community, building):
     """An open help request by `resident`, posted through the service."""
     return aid_post_create(
+        **window(),
         actor=resident,
         community=community,
         category=skill(),

@@ -104,5 +104,11 @@ class AidPostFactory(factory.django.DjangoModelFactory):
     expires_at = factory.LazyAttribute(lambda post: post.window_ends_at)
 
 
+def window(*, starts_in_hours: float = 1, hours: float = 3) -> dict:
+    """A time window for aid_post_create: a request needs one, and it must not be over."""
+    starts = timezone.now() + timedelta(hours=starts_in_hours)
+    return {"window_starts_at": starts, "window_ends_at": starts + timedelta(hours=hours)}
+
+
 def phone_of(user: User) -> str:
     return ContactMethod.objects.get(user=user, kind=ContactMethod.Kind.PHONE).value

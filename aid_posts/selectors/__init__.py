@@ -1,11 +1,15 @@
 """Every non-trivial read in aid_posts, one module per part: requests, welfare roles."""
 
 from .requests import (
-    accepted_claim,
+    accepted_claims,
+    claim_of,
     claims_by,
-    live_claim,
+    live_claims,
+    post_history,
     post_list,
+    post_photos,
     posts_by,
+    staff_for_post,
     user_data_consequences,
     user_data_erase_plan,
     user_data_export,
@@ -21,18 +25,22 @@ from .roles import (
 )
 
 __all__ = [
-    "accepted_claim",
+    "accepted_claims",
+    "claim_of",
     "claims_by",
     "duties_of",
     "duties_to_confirm",
-    "live_claim",
+    "live_claims",
+    "post_history",
     "post_list",
+    "post_photos",
     "posts_by",
     "role_claim_of",
     "role_claims_to_decide",
     "role_holders",
     "role_list",
     "roles_needing_attention",
+    "staff_for_post",
     "user_data_consequences",
     "user_data_erase_plan",
     "user_data_export",

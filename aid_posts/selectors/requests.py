@@ -1,13 +1,13 @@
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from neighbors.data_rights import decimal_text, isoformat
-from neighbors.models import User
+from neighbors.models import Membership, User
 
-from ..models import AidPost, Claim, Duty, RoleClaim
+from ..models import AidPost, Claim, Duty, PostEvent, PostPhoto, RoleClaim
 from ..permissions import posts_visible_to
 
 
@@ -24,12 +24,43 @@ def claims_by(user: User) -> QuerySet[Claim]:
     return Claim.objects.filter(helper=user, post__in=posts_visible_to(user)).select_related("post__category")
 
 
-def live_claim(post: AidPost) -> Claim | None:
-    return post.claims.filter(status__in=Claim.LIVE).select_related("helper__profile").first()
+def live_claims(post: AidPost) -> list[Claim]:
+    """Offers waiting and helpers accepted, in the order they came."""
+    return list(
+        post.claims.filter(status__in=Claim.LIVE).select_related("helper__profile").order_by("created_at", "pk")
+    )
 
 
-def accepted_claim(post: AidPost) -> Claim | None:
-    return post.claims.filter(status=Claim.Status.ACCEPTED).select_related("helper__profile").first()
+def accepted_claims(post: AidPost) -> list[Claim]:
+    return list(
+        post.claims.filter(status=Claim.Status.ACCEPTED).select_related("helper__profile").order_by("created_at", "pk")
+    )
+
+
+def claim_of(user: User, post: AidPost) -> Claim | None:
+    """The user's live claim on the post, if any."""
+    if not user.is_authenticated:
+        return None
+    return post.claims.filter(helper=user, status__in=Claim.LIVE).first()
+
+
+def post_photos(post: AidPost) -> QuerySet[PostPhoto]:
+    return post.photos.all()
+
+
+def post_history(post: AidPost) -> QuerySet[PostEvent]:
+    return post.events.select_related("actor__profile").order_by("id")
+
+
+def staff_for_post(post: AidPost, *, committee_only: bool = False) -> list[User]:
+    """Who an escalated or disputed request reaches: the committee of its community and,
+    unless only the committee decides, the grid workers of its building's grid."""
+    staff = Membership.objects.filter(community_id=post.community_id, status=Membership.Status.APPROVED)
+    roles = Q(role=Membership.Role.COMMITTEE)
+    if not committee_only and post.place.grid_id is not None:
+        roles |= Q(role=Membership.Role.GRID_WORKER, grids=post.place.grid_id)
+    users = User.objects.filter(pk__in=staff.filter(roles).values("user"), is_active=True)
+    return list(users.exclude(pk=post.author_id).order_by("pk"))
 
 
 # What erasing an account cancels among its requests that someone else took part in.
@@ -69,11 +100,13 @@ def user_data_erase_plan(user: User) -> UserDataErasePlan:
     return UserDataErasePlan(
         posts_unclaimed=[post for post in posts if not post.claim_count],
         posts_to_cancel=[post for post in claimed if post.status in _CANCELLED_ON_ERASE],
-        posts_waiting=[post for post in claimed if post.status == AidPost.Status.DONE],
-        posts_closed=[post for post in claimed if post.status in (AidPost.Status.CONFIRMED, AidPost.Status.CANCELLED)],
+        posts_waiting=[post for post in claimed if post.status in (AidPost.Status.DONE, AidPost.Status.DISPUTED)],
+        posts_closed=[post for post in claimed if post.status in AidPost.FINISHED],
         claims_pending=[claim for claim in live_claims if claim.status == Claim.Status.PENDING],
-        claims_in_progress=[claim for claim in accepted if claim.post.status == AidPost.Status.IN_PROGRESS],
-        claims_waiting=[claim for claim in accepted if claim.post.status == AidPost.Status.DONE],
+        claims_in_progress=[claim for claim in accepted if claim.post.status in _CANCELLED_ON_ERASE],
+        claims_waiting=[
+            claim for claim in accepted if claim.post.status in (AidPost.Status.DONE, AidPost.Status.DISPUTED)
+        ],
     )
 
 
@@ -136,7 +169,7 @@ def user_data_export(user: User) -> dict:
     """The person's requests (with their history) and offers of help, JSON-ready."""
     posts = (
         AidPost.objects.filter(author=user)
-        .select_related("community", "place", "category")
+        .select_related("community", "place", "category", "assisted_by__profile")
         .prefetch_related("events")
         .order_by("created_at", "pk")
     )
@@ -158,7 +191,13 @@ def user_data_export(user: User) -> dict:
                 "building": post.place.name,
                 "category": str(post.category),
                 "status": str(post.get_status_display()),
-                "hours": decimal_text(post.hours),
+                "urgency": str(post.get_urgency_display()),
+                "window": [isoformat(post.window_starts_at), isoformat(post.window_ends_at)],
+                "expires_at": isoformat(post.expires_at),
+                "helpers_needed": post.seats,
+                "private_details": post.sensitive_details,
+                "posted_for_you_by": str(post.assisted_by.profile) if post.assisted_by else None,
+                "how_you_agreed": post.assisted_consent,
                 "created_at": isoformat(post.created_at),
                 "history": [
                     {"from": event.from_status, "to": event.to_status, "at": isoformat(event.created_at)}
@@ -173,6 +212,8 @@ def user_data_export(user: User) -> dict:
                 "status": str(claim.get_status_display()),
                 "offered_at": isoformat(claim.created_at),
                 "decided_at": isoformat(claim.decided_at),
+                "hours": decimal_text(claim.hours),
+                "done_at": isoformat(claim.done_at),
             }
             for claim in claims
         ],

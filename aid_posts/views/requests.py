@@ -12,13 +12,28 @@ from messaging.selectors import conversation_for_subject
 from neighbors import selectors as neighbor_selectors
 from neighbors.forms import RevealContactForm
 from neighbors.geo import rounded_distance_m
-from neighbors.permissions import can_use_location, communities_visible_to
+from neighbors.permissions import (
+    can_use_location,
+    communities_visible_to,
+    memberships_looked_after_by,
+    staff_communities,
+)
 from neighbors.services import contact_reveal
 from talent_pool.selectors import skills
 
 from .. import permissions, selectors, services
-from ..forms import AidPostForm, MarkDoneForm
+from ..forms import (
+    AidPostForm,
+    AssistedPostForm,
+    DisputeForm,
+    DisputeResolveForm,
+    FeedbackForm,
+    FollowUpForm,
+    MarkDoneForm,
+)
 from ..models import AidPost, Claim
+from ..selectors.dispatch import candidates_for_invite, dispatches_seen_by
+from .common import add_service_error
 
 
 def home(request):
@@ -41,40 +56,91 @@ def post_list(request):
     return render(request, "aid_posts/list.html", {"posts": selectors.post_list(request.user)[:50]})
 
 
+def _create_page(request, form, *, assisted: bool, can_post: bool) -> HttpResponse:
+    return render(
+        request,
+        "aid_posts/create.html",
+        {"form": form, "assisted": assisted, "has_community": can_post},
+        status=400 if form.is_bound and form.errors else 200,
+    )
+
+
+def _create(request, form, *, success: str) -> HttpResponse | None:
+    """Call the service with a valid form; None when the form now carries the refusal."""
+    if not (request.method == "POST" and form.is_valid()):
+        return None
+    try:
+        post = services.aid_post_create(actor=request.user, **form.service_arguments())
+    except ValidationError as error:
+        add_service_error(form, error)
+        return None
+    messages.success(request, success)
+    return redirect("aid_posts:detail", pk=post.pk)
+
+
 @login_required
 def post_create(request):
     communities = communities_visible_to(request.user)
     form = AidPostForm(
         request.POST or None,
+        request.FILES or None,
+        communities=communities,
+        places=neighbor_selectors.places_in(communities),
+        categories=skills(),
+        initial={"place": _home_place(request.user)},
+    )
+    done = _create(request, form, success=_("Your request is posted. Neighbours can see it now."))
+    return done or _create_page(request, form, assisted=False, can_post=communities.exists())
+
+
+@login_required
+def post_create_for(request):
+    """代办: a committee member or grid worker posts for a resident they look after."""
+    residents = (
+        memberships_looked_after_by(request.user)
+        .select_related("user__profile", "home_place", "community")
+        .order_by("community__name", "user__profile__display_name")
+    )
+    communities = staff_communities(request.user)
+    if not communities.exists():
+        raise PermissionDenied
+    form = AssistedPostForm(
+        request.POST or None,
+        request.FILES or None,
+        residents=residents,
         communities=communities,
         places=neighbor_selectors.places_in(communities),
         categories=skills(),
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            post = services.aid_post_create(actor=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("Your request is posted. Neighbours can see it now."))
-            return redirect("aid_posts:detail", pk=post.pk)
-    return render(request, "aid_posts/create.html", {"form": form, "has_community": communities.exists()})
+    done = _create(
+        request, form, success=_("The request is posted for the resident. You will relay the chat for them.")
+    )
+    return done or _create_page(request, form, assisted=True, can_post=residents.exists())
+
+
+def _home_place(user):
+    membership = neighbor_selectors.memberships_of(user).filter(status="approved").first()
+    return membership.home_place_id if membership else None
 
 
 def _post_for(request, pk: int) -> AidPost:
     # Not visible and not existing look the same: a 404 either way.
-    return get_object_or_404(permissions.posts_visible_to(request.user).select_related("author__profile"), pk=pk)
+    return get_object_or_404(
+        permissions.posts_visible_to(request.user).select_related(
+            "author__profile", "assisted_by__profile", "community", "place", "category"
+        ),
+        pk=pk,
+    )
 
 
-def _partner_of(user, post: AidPost, accepted: Claim | None):
-    """The other party of an accepted claim, if the user is one of the two."""
-    if accepted is None:
-        return None
-    if user.pk == post.author_id:
-        return accepted.helper
-    if user.pk == accepted.helper_id:
-        return post.author
-    return None
+def _partners_of(user, post: AidPost, accepted: list[Claim]) -> list:
+    """The people on the other side of an accepted claim: the helpers for the poster (and
+    whoever relays for them), the poster for a helper."""
+    if permissions.acts_for(user, post):
+        return [claim.helper for claim in accepted]
+    if any(claim.helper_id == user.pk for claim in accepted):
+        return [post.author]
+    return []
 
 
 def _distance_from_home(user, post: AidPost) -> int | None:
@@ -85,33 +151,65 @@ def _distance_from_home(user, post: AidPost) -> int | None:
     return rounded_distance_m(home, post.place) if home else None
 
 
-def _detail(request, post: AidPost, *, revealed: tuple[str, str] | None = None, status: int = 200) -> HttpResponse:
-    claim = selectors.live_claim(post)
-    accepted = claim if claim and claim.status == Claim.Status.ACCEPTED else None
+def _detail(
+    request,
+    post: AidPost,
+    *,
+    revealed: tuple[int, str, str] | None = None,
+    forms: dict | None = None,
+    status: int = 200,
+) -> HttpResponse:
     user = request.user
-    partner = _partner_of(user, post, accepted)
-    return render(
-        request,
-        "aid_posts/detail.html",
-        {
-            "post": post,
-            "claim": claim,
-            "partner": partner,
-            "partner_contacts": neighbor_selectors.contact_card(user, partner, subject=post.subject) if partner else [],
-            "revealed": revealed,
-            "distance_m": _distance_from_home(user, post),
-            "conversation": conversation_for_subject(user, post.subject),
-            "can_claim": permissions.can_claim_post(user, post),
-            "is_own": post.author_id == user.pk,
-            "can_decide": claim is not None and permissions.can_decide_claim(user, claim),
-            "can_withdraw": claim is not None and permissions.can_withdraw_claim(user, claim),
-            "can_mark_done": permissions.can_mark_done(user, post, accepted),
-            "can_confirm": permissions.can_confirm(user, post),
-            "can_cancel": permissions.can_cancel(user, post),
-            "done_form": MarkDoneForm(request.POST if status == 400 else None),
-        },
-        status=status,
-    )
+    claims = selectors.live_claims(post)
+    accepted = [claim for claim in claims if claim.status == Claim.Status.ACCEPTED]
+    mine = next((claim for claim in claims if claim.helper_id == user.pk), None)
+    acts_for = permissions.acts_for(user, post)
+    manages = permissions.can_manage_post(user, post)
+    partners = _partners_of(user, post, accepted)
+    forms = forms or {}
+    context = {
+        "post": post,
+        "claims": claims,
+        "accepted": accepted,
+        "my_claim": mine,
+        "photos": selectors.post_photos(post),
+        "partners": [
+            {
+                "person": partner,
+                "contacts": neighbor_selectors.contact_card(user, partner, subject=post.subject),
+            }
+            for partner in partners
+        ],
+        "revealed": revealed,
+        "distance_m": _distance_from_home(user, post),
+        "conversation": conversation_for_subject(user, post.subject),
+        "acts_for": acts_for,
+        "is_relayer": post.is_relayed and post.assisted_by_id == user.pk,
+        "can_claim": permissions.can_claim_post(user, post),
+        "can_withdraw": mine is not None and permissions.can_withdraw_claim(user, mine),
+        "can_start": permissions.can_start(user, post, len(accepted)) and len(accepted) < post.seats,
+        "can_mark_done": permissions.can_mark_done(user, post, mine),
+        "can_confirm": permissions.can_confirm(user, post),
+        "can_cancel": permissions.can_cancel(user, post),
+        "can_take_over": permissions.can_take_over(user, post),
+        "can_rate": permissions.can_rate(user, post),
+        "can_resolve": permissions.can_resolve_dispute(user, post),
+        "can_follow_up": permissions.can_follow_up(user, post),
+        "sensitive": post.sensitive_details if permissions.can_view_sensitive(user, post) else "",
+        "history": selectors.post_history(post) if (acts_for or manages or mine) else None,
+        "feedback": getattr(post, "feedback", None),
+        "follow_ups": post.follow_ups.select_related("recorded_by__profile") if manages else None,
+        "done_form": forms.get("done") or MarkDoneForm(),
+        "dispute_form": forms.get("dispute") or DisputeForm(),
+        "resolve_form": forms.get("resolve") or DisputeResolveForm(),
+        "feedback_form": forms.get("feedback") or FeedbackForm(),
+        "follow_up_form": forms.get("follow_up") or FollowUpForm(),
+        "seats_left": post.seats - post.live_claims,
+    }
+    if manages:
+        context["dispatches"] = dispatches_seen_by(user, post)
+        context["invite_candidates"] = candidates_for_invite(user, post) if post.status == AidPost.Status.OPEN else []
+    return render(request, "aid_posts/detail.html", context, status=status)
 
 
 @login_required
@@ -123,6 +221,23 @@ def _act(request, post: AidPost, action: Callable[[], object], success: str):
     try:
         action()
     except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, success)
+    return redirect("aid_posts:detail", pk=post.pk)
+
+
+def _act_with_form(request, post: AidPost, form, name: str, action: Callable[[dict], object], success: str):
+    """A POST carrying a form: invalid shape re-renders the page with the errors (400);
+    a service refusal becomes a message, as for the buttons."""
+    if not form.is_valid():
+        return _detail(request, post, forms={name: form}, status=400)
+    try:
+        action(form.cleaned_data)
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            add_service_error(form, error)
+            return _detail(request, post, forms={name: form}, status=400)
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, success)
@@ -141,11 +256,17 @@ def post_claim(request, pk: int):
     )
 
 
+def _pending_claim(post: AidPost, claim_pk: int) -> Claim:
+    return get_object_or_404(
+        post.claims.select_related("post", "helper__profile"), pk=claim_pk, status=Claim.Status.PENDING
+    )
+
+
 @login_required
 @require_POST
-def claim_accept(request, pk: int):
+def claim_accept(request, pk: int, claim_pk: int):
     post = _post_for(request, pk)
-    claim = get_object_or_404(post.claims.select_related("post", "helper"), status=Claim.Status.PENDING)
+    claim = _pending_claim(post, claim_pk)
     return _act(
         request,
         post,
@@ -156,14 +277,14 @@ def claim_accept(request, pk: int):
 
 @login_required
 @require_POST
-def claim_decline(request, pk: int):
+def claim_decline(request, pk: int, claim_pk: int):
     post = _post_for(request, pk)
-    claim = get_object_or_404(post.claims.select_related("post"), status=Claim.Status.PENDING)
+    claim = _pending_claim(post, claim_pk)
     return _act(
         request,
         post,
         lambda: services.claim_decline(actor=request.user, claim=claim),
-        _("You declined the offer. The request is open again."),
+        _("You declined the offer. Its seat is open again."),
     )
 
 
@@ -171,7 +292,10 @@ def claim_decline(request, pk: int):
 @require_POST
 def claim_withdraw(request, pk: int):
     post = _post_for(request, pk)
-    claim = get_object_or_404(post.claims.select_related("post"), status=Claim.Status.PENDING)
+    claim = post.claims.select_related("post").filter(helper=request.user, status=Claim.Status.PENDING).first()
+    if claim is None:
+        # The request is visible; there is just no offer of theirs to withdraw.
+        raise PermissionDenied
     return _act(
         request,
         post,
@@ -182,15 +306,26 @@ def claim_withdraw(request, pk: int):
 
 @login_required
 @require_POST
-def post_mark_done(request, pk: int):
+def post_start(request, pk: int):
     post = _post_for(request, pk)
-    form = MarkDoneForm(request.POST)
-    if not form.is_valid():
-        return _detail(request, post, status=400)
     return _act(
         request,
         post,
-        lambda: services.aid_post_mark_done(actor=request.user, post=post, hours=form.cleaned_data["hours"]),
+        lambda: services.aid_post_start(actor=request.user, post=post),
+        _("The request is going ahead with the helpers you accepted."),
+    )
+
+
+@login_required
+@require_POST
+def post_mark_done(request, pk: int):
+    post = _post_for(request, pk)
+    return _act_with_form(
+        request,
+        post,
+        MarkDoneForm(request.POST),
+        "done",
+        lambda data: services.aid_post_mark_done(actor=request.user, post=post, hours=data["hours"]),
         _("Marked as done. The poster will confirm."),
     )
 
@@ -203,7 +338,63 @@ def post_confirm(request, pk: int):
         request,
         post,
         lambda: services.aid_post_confirm(actor=request.user, post=post),
-        _("Thank you for confirming. Your helper has earned points."),
+        _("Thank you for confirming. Your helpers have earned points and hours."),
+    )
+
+
+@login_required
+@require_POST
+def post_dispute(request, pk: int):
+    post = _post_for(request, pk)
+    return _act_with_form(
+        request,
+        post,
+        DisputeForm(request.POST),
+        "dispute",
+        lambda data: services.aid_post_dispute(actor=request.user, post=post, reason=data["reason"]),
+        _("The committee will look into it and tell you what they decide."),
+    )
+
+
+@login_required
+@require_POST
+def dispute_resolve(request, pk: int):
+    post = _post_for(request, pk)
+    return _act_with_form(
+        request,
+        post,
+        DisputeResolveForm(request.POST),
+        "resolve",
+        lambda data: services.dispute_resolve(actor=request.user, post=post, **data),
+        _("The dispute is decided; the poster and the helpers have been told."),
+    )
+
+
+@login_required
+@require_POST
+def post_feedback(request, pk: int):
+    post = _post_for(request, pk)
+    return _act_with_form(
+        request,
+        post,
+        FeedbackForm(request.POST),
+        "feedback",
+        lambda data: services.feedback_give(actor=request.user, post=post, **data),
+        _("Thank you for your rating."),
+    )
+
+
+@login_required
+@require_POST
+def post_follow_up(request, pk: int):
+    post = _post_for(request, pk)
+    return _act_with_form(
+        request,
+        post,
+        FollowUpForm(request.POST),
+        "follow_up",
+        lambda data: services.follow_up_record(actor=request.user, post=post, **data),
+        _("The follow-up is recorded."),
     )
 
 
@@ -218,13 +409,47 @@ def post_cancel(request, pk: int):
 
 @login_required
 @require_POST
+def post_take_over(request, pk: int):
+    post = _post_for(request, pk)
+    return _act(
+        request,
+        post,
+        lambda: services.aid_post_take_over(actor=request.user, post=post),
+        _("The request is yours now: you decide on offers and chat with your helpers yourself."),
+    )
+
+
+@login_required
+def post_photo(request, pk: int, photo_pk: int, size: str):
+    """A request's photo, for those who may see the request; never cached by a shared proxy."""
+    post = _post_for(request, pk)
+    photo = get_object_or_404(post.photos, pk=photo_pk)
+    file = photo.thumbnail if size == "thumbnail" else photo.image
+    with file.open("rb") as handle:
+        data = handle.read()
+    response = HttpResponse(data, content_type="image/jpeg" if file.name.endswith(".jpg") else _content_type(file.name))
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _content_type(name: str) -> str:
+    return {"png": "image/png", "webp": "image/webp"}.get(name.rsplit(".", 1)[-1], "image/jpeg")
+
+
+@login_required
+@require_POST
 def post_reveal_contact(request, pk: int):
     """Show one of the other party's details, through the logged disclosure path."""
     post = _post_for(request, pk)
-    partner = _partner_of(request.user, post, selectors.accepted_claim(post))
+    partners = {person.pk: person for person in _partners_of(request.user, post, selectors.accepted_claims(post))}
     form = RevealContactForm({"kind": request.POST.get("kind", ""), "subject": post.subject})
+    person_id = request.POST.get("person", "")
+    partner = partners.get(int(person_id)) if person_id.isdecimal() else None
+    if partner is None and len(partners) == 1 and not person_id:
+        partner = next(iter(partners.values()))
     if partner is None or not form.is_valid():
-        messages.error(request, _("Only the poster and the accepted helper can see each other's details."))
+        messages.error(request, _("Only the poster and the accepted helpers can see each other's details."))
         return redirect("aid_posts:detail", pk=post.pk)
     try:
         value = contact_reveal(
@@ -237,4 +462,4 @@ def post_reveal_contact(request, pk: int):
     except (PermissionDenied, ValidationError):
         messages.error(request, _("This detail is not shared with you."))
         return redirect("aid_posts:detail", pk=post.pk)
-    return _detail(request, post, revealed=(form.cleaned_data["kind"], value))
+    return _detail(request, post, revealed=(partner.pk, form.cleaned_data["kind"], value))

@@ -18,6 +18,7 @@ from talent_pool.selectors import skills
 from .. import permissions, selectors, services
 from ..forms import DecisionReasonForm, DutyForm, RoleClaimForm, WelfareRoleForm
 from ..models import Duty, RoleClaim, WelfareRole
+from .common import add_service_error
 
 
 def _role_for(request, pk: int) -> WelfareRole:
@@ -25,15 +26,6 @@ def _role_for(request, pk: int) -> WelfareRole:
     return get_object_or_404(
         permissions.roles_visible_to(request.user).select_related("community", "place", "skill"), pk=pk
     )
-
-
-def _add_service_error(form, error: ValidationError) -> None:
-    """A service's refusal on the form: beside the field where the form has one, above it otherwise."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @login_required
@@ -75,7 +67,7 @@ def role_create(request):
         try:
             role = services.welfare_role_create(actor=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, _("The role is open. Qualified talents in the community can claim it now."))
             return redirect("aid_posts:role_detail", pk=role.pk)
@@ -248,7 +240,7 @@ def _decide_with_reason(
         try:
             decide(form.cleaned_data["reason"])
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, success)
             return redirect("aid_posts:role_detail", pk=role.pk)
@@ -284,7 +276,7 @@ def duty_log(request, pk: int):
         try:
             services.duty_log(actor=request.user, role=role, **form.cleaned_data)
         except ValidationError as error:
-            _add_service_error(form, error)
+            add_service_error(form, error)
         else:
             messages.success(request, _("Duty logged. The committee will confirm it; then its hours and points count."))
             return redirect("aid_posts:role_detail", pk=role.pk)

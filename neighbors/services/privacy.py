@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,10 +56,14 @@ def partnership_open(*, user_a: User, user_b: User, subject: str, title: str = "
 
 
 @transaction.atomic
-def partnership_close(*, subject: str) -> int:
-    """Start the grace period for every grant about `subject`; returns how many closed."""
+def partnership_close(*, subject: str, user: User | None = None) -> int:
+    """Start the grace period for every grant about `subject` (only those to and from `user`,
+    when given: one helper leaving a request with several); returns how many closed."""
     until = timezone.now() + timedelta(days=settings.PARTNERSHIP_GRACE_DAYS)
-    return Partnership.objects.filter(subject=subject, until__isnull=True).update(until=until)
+    grants = Partnership.objects.filter(subject=subject, until__isnull=True)
+    if user is not None:
+        grants = grants.filter(Q(user=user) | Q(partner=user))
+    return grants.update(until=until)
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from django.db import connection, connections
 from aid_posts.models import AidPost, Claim
 from aid_posts.services import aid_post_claim, aid_post_create
 from tests.conftest import require_service
-from tests.factories import skill
+from tests.factories import skill, window
 
 CLAIMANTS = 12
 
@@ -43,7 +43,13 @@ def race(post_id: int, users) -> list[str]:
 
 def make_post(resident, community, building) -> AidPost:
     return aid_post_create(
-        actor=resident, community=community, category=skill(), title="搬柜子", description="一人即可", place=building
+        **window(),
+        actor=resident,
+        community=community,
+        category=skill(),
+        title="搬柜子",
+        description="一人即可",
+        place=building,
     )
 
 

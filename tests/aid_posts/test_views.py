@@ -1,9 +1,11 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from aid_posts.models import AidPost, Claim
 from aid_posts.services import aid_post_claim, aid_post_mark_done, claim_accept
@@ -12,6 +14,17 @@ from neighbors.models import ContactDisclosure, LedgerEntry, mask_phone
 from tests.factories import AidPostFactory, phone_of, skill
 
 pytestmark = pytest.mark.django_db
+
+
+def window_form(*, starts_in_hours: int = 1, hours: int = 3) -> dict:
+    """The time window as the form's datetime-local inputs send it, in the site's time zone."""
+    starts = timezone.localtime() + timedelta(hours=starts_in_hours)
+    return {
+        "urgency": "0",
+        "seats": "1",
+        "window_starts_at": starts.strftime("%Y-%m-%dT%H:%M"),
+        "window_ends_at": (starts + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M"),
+    }
 
 
 def logged_in(user, language: str = "zh-hans") -> Client:
@@ -33,6 +46,7 @@ def test_the_whole_path_over_http(resident, helper, community, building):
             "title": "换灯泡",
             "description": "客厅灯坏了",
             "place": building.pk,
+            **window_form(),
         },
     )
     post = AidPost.objects.get()
@@ -40,7 +54,7 @@ def test_the_whole_path_over_http(resident, helper, community, building):
     assert "换灯泡" in neighbour.get(reverse("aid_posts:list")).content.decode()
 
     neighbour.post(reverse("aid_posts:claim", args=[post.pk]))
-    poster.post(reverse("aid_posts:claim_accept", args=[post.pk]))
+    poster.post(reverse("aid_posts:claim_accept", args=[post.pk, Claim.objects.get().pk]))
     conversation = Conversation.objects.get(subject=post.subject)
 
     neighbour.post(reverse("messaging:conversation", args=[conversation.pk]), {"body": "我十点到", "client_id": "h1"})
@@ -78,7 +92,9 @@ def test_a_second_claim_shows_a_clear_message(post, helper, make_member):
     late = logged_in(make_member(), language="en")
     response = late.post(reverse("aid_posts:claim", args=[post.pk]), follow=True)
     assert response.status_code == 200
-    assert [str(m) for m in response.context["messages"]] == ["Someone else has already taken this request."]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Every seat on this request is taken, or it is no longer open."
+    ]
     assert Claim.objects.count() == 1
 
 
@@ -131,9 +147,10 @@ def test_create_with_bad_fields_is_a_form_error(resident, community, building, t
             "title": title,
             "description": description,
             "place": building.pk,
+            **window_form(),
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors
     assert not AidPost.objects.exists()
 
@@ -148,9 +165,10 @@ def test_create_in_a_foreign_community_is_a_form_error(resident, outsider):
             "title": "t",
             "description": "d",
             "place": foreign.place.pk,
+            **window_form(),
         },
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "community" in response.context["form"].errors
     assert AidPost.objects.count() == 1
 

@@ -56,7 +56,7 @@ from neighbors.services import (
 )
 from talent_pool.models import TalentProfile
 from talent_pool.services import talent_profile_ensure, talent_skill_add, talent_skill_verify
-from tests.factories import PASSWORD, phone_of, skill
+from tests.factories import PASSWORD, phone_of, skill, window
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,13 @@ def accepted(post: AidPost, helper: User) -> Claim:
 
 def new_post(author: User, community, building, title: str) -> AidPost:
     return aid_post_create(
-        actor=author, community=community, category=skill(), title=title, description="请帮忙。", place=building
+        **window(),
+        actor=author,
+        community=community,
+        category=skill(),
+        title=title,
+        description="请帮忙。",
+        place=building,
     )
 
 

@@ -158,7 +158,10 @@ class Command(BaseCommand):
                 place=places["1号楼"],
             )
 
-        for email, skill, title, description, building in REQUESTS:
+        # From the next hour, for a week: the demo's requests are still open when someone looks.
+        starts = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        urgencies = [AidPost.Urgency.NORMAL, AidPost.Urgency.SOON, AidPost.Urgency.URGENT]
+        for number, (email, skill, title, description, building) in enumerate(REQUESTS):
             if not AidPost.objects.filter(author=users[email], title=title).exists():
                 aid_post_create(
                     actor=users[email],
@@ -167,6 +170,9 @@ class Command(BaseCommand):
                     title=title,
                     description=description,
                     place=places[building],
+                    urgency=urgencies[number % len(urgencies)],
+                    window_starts_at=starts,
+                    window_ends_at=starts + timedelta(days=7),
                 )
 
         self.stdout.write(self.style.SUCCESS("Demo community 莲兴社区 is ready. Log in at http://127.0.0.1:8000/ as:"))
