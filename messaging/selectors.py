@@ -6,7 +6,7 @@ from neighbors.data_rights import isoformat
 from neighbors.models import User
 
 from .events import message_payload
-from .models import Conversation, Message, Participant
+from .models import Conversation, Message, Notification, Participant
 from .permissions import conversations_visible_to
 
 HISTORY_SIZE = 50
@@ -33,6 +33,16 @@ def message_payloads_after(conversation_id: int, after_id: int, limit: int = 200
         .order_by("id")[:limit]
     )
     return [message_payload(message) for message in messages]
+
+
+def notifications_of(user: User) -> QuerySet[Notification]:
+    """A person's own notifications, newest first; nobody else's are reachable through it."""
+    return Notification.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def unread_notification_count(user: User) -> int:
+    # Served by the (user, read_at) index: cheap enough for every page's header bell.
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
 def user_data_export(user: User) -> dict:

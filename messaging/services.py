@@ -2,6 +2,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from neighbors.models import User
@@ -102,3 +103,19 @@ def user_data_erase(*, user: User) -> None:
     Message.objects.filter(sender=user).exclude(client_id="").update(client_id="")
     Participant.objects.filter(user=user).delete()
     Notification.objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def notifications_mark_read(*, user: User) -> int:
+    """Mark every unread notification of the person read; returns how many were."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+@transaction.atomic
+def notification_mark_read(*, user: User, notification: Notification) -> Notification:
+    """Mark one notification read, only by its owner; reading it again keeps the first time."""
+    if notification.user_id != user.pk:
+        raise PermissionDenied
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
+    notification.refresh_from_db(fields=["read_at"])
+    return notification

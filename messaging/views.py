@@ -1,8 +1,13 @@
 from django.conf import settings
+from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
 from .forms import MessageForm
@@ -56,3 +61,42 @@ def conversation_detail(request, pk: int):
         },
         status=status,
     )
+
+
+NOTIFICATIONS_PER_PAGE = 50
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.notifications_of(request.user), NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "messaging/notifications.html", {"page": page, "notifications": page.object_list})
+
+
+@login_required
+@require_POST
+def notifications_mark_read(request: HttpRequest) -> HttpResponse:
+    count = services.notifications_mark_read(user=request.user)
+    if count:
+        flash.success(request, _("All notifications marked as read."))
+    return redirect("messaging:notifications")
+
+
+def _site_path(url: str) -> bool:
+    """A path on this site ("/posts/12/"): never another host, scheme or protocol-relative URL."""
+    return (
+        url.startswith("/")
+        and not url.startswith("//")
+        and "\\" not in url
+        and url_has_allowed_host_and_scheme(url, allowed_hosts=None)
+    )
+
+
+@login_required
+@require_GET
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Follow a notification's link, marking it read. Someone else's is a 404, like a missing one."""
+    notification = get_object_or_404(selectors.notifications_of(request.user), pk=pk)
+    services.notification_mark_read(user=request.user, notification=notification)
+    if notification.url and _site_path(notification.url):
+        return redirect(notification.url)
+    return redirect("messaging:notifications")
