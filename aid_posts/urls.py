@@ -1,20 +1,37 @@
 from django.urls import path
 
-from .views import requests, roles
+from .views import dispatch, nearby, queue, requests, roles
 
 app_name = "aid_posts"
 urlpatterns = [
     path("", requests.post_list, name="list"),
     path("new/", requests.post_create, name="create"),
+    path("new/for-resident/", requests.post_create_for, name="create_for"),
+    path("queue/", queue.request_queue, name="queue"),
+    path("nearby/", nearby.post_nearby, name="nearby"),
     path("<int:pk>/", requests.post_detail, name="detail"),
     path("<int:pk>/claim/", requests.post_claim, name="claim"),
-    path("<int:pk>/claim/accept/", requests.claim_accept, name="claim_accept"),
-    path("<int:pk>/claim/decline/", requests.claim_decline, name="claim_decline"),
+    path("<int:pk>/claims/<int:claim_pk>/accept/", requests.claim_accept, name="claim_accept"),
+    path("<int:pk>/claims/<int:claim_pk>/decline/", requests.claim_decline, name="claim_decline"),
     path("<int:pk>/claim/withdraw/", requests.claim_withdraw, name="claim_withdraw"),
+    path("<int:pk>/start/", requests.post_start, name="start"),
     path("<int:pk>/done/", requests.post_mark_done, name="mark_done"),
     path("<int:pk>/confirm/", requests.post_confirm, name="confirm"),
+    path("<int:pk>/dispute/", requests.post_dispute, name="dispute"),
+    path("<int:pk>/dispute/resolve/", requests.dispute_resolve, name="dispute_resolve"),
+    path("<int:pk>/feedback/", requests.post_feedback, name="feedback"),
+    path("<int:pk>/follow-up/", requests.post_follow_up, name="follow_up"),
     path("<int:pk>/cancel/", requests.post_cancel, name="cancel"),
+    path("<int:pk>/take-over/", requests.post_take_over, name="take_over"),
     path("<int:pk>/reveal/", requests.post_reveal_contact, name="reveal_contact"),
+    path("<int:pk>/invite/", dispatch.post_invite, name="invite"),
+    path("<int:pk>/photos/<int:photo_pk>/", requests.post_photo, {"size": "full"}, name="photo"),
+    path(
+        "<int:pk>/photos/<int:photo_pk>/thumbnail/",
+        requests.post_photo,
+        {"size": "thumbnail"},
+        name="photo_thumbnail",
+    ),
     path("roles/", roles.role_list, name="role_list"),
     path("roles/new/", roles.role_create, name="role_create"),
     path("roles/<int:pk>/", roles.role_detail, name="role_detail"),

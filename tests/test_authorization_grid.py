@@ -20,11 +20,11 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 
-from aid_posts.models import AidPost, Claim
+from aid_posts.models import AidPost, Claim, Dispatch
 from aid_posts.services import aid_post_claim, aid_post_create, aid_post_mark_done, claim_accept
 from config.asgi import application
 from messaging.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
-from messaging.models import Conversation, Message
+from messaging.models import Conversation, Message, Notification
 from neighbors.models import (
     Block,
     Community,
@@ -39,7 +39,7 @@ from neighbors.models import (
 from neighbors.permissions import community_subject
 from neighbors.services import contact_method_set, membership_request
 from talent_pool.services import talent_profile_ensure
-from tests.factories import PlaceFactory, UserFactory, phone_of, skill
+from tests.factories import PlaceFactory, UserFactory, phone_of, skill, window
 
 # An id no row has, on SQLite and on PostgreSQL alike (the largest 32-bit integer).
 MISSING = 2_147_483_647
@@ -94,7 +94,13 @@ def world(community, building, make_member, resident, helper, committee, outside
 
     def request_help(title: str) -> AidPost:
         return aid_post_create(
-            actor=owner, community=community, category=skill(), title=title, description="请邻居帮忙。", place=building
+            **window(),
+            actor=owner,
+            community=community,
+            category=skill(),
+            title=title,
+            description="请邻居帮忙。",
+            place=building,
         )
 
     opened, claimed, done = request_help(OPEN_TITLE), request_help("帮忙取药"), request_help("换灯泡")
@@ -134,7 +140,7 @@ def world(community, building, make_member, resident, helper, committee, outside
 @dataclass(frozen=True)
 class Route:
     url: str  # the URL's name
-    target: Callable[[World], int] | None  # the id in the URL, if it has one
+    target: Callable[[World], int | tuple[int, ...]] | None  # the id(s) in the URL, if it has any
     method: str = "get"
     data: Callable[[World, int], dict] = lambda world, pk: {}
     # For a POST: the part of `snapshot()` that an allowed request changes.
@@ -145,6 +151,16 @@ def _post(status: str) -> Callable[[World], int]:
     return lambda world: world.posts[status].pk
 
 
+def _pending_claim(world: World) -> tuple[int, int]:
+    post = world.posts["claimed"]
+    return post.pk, post.claims.get(status="pending").pk
+
+
+def _owners_notification(world: World) -> int:
+    """A notification to the owner: the partner's offer on the claimed request."""
+    return Notification.objects.filter(user=world.users["owner"]).order_by("pk").first().pk
+
+
 def _owner(world: World) -> int:
     return world.users["owner"].pk
 
@@ -152,8 +168,19 @@ def _owner(world: World) -> int:
 ROUTES: dict[str, Route] = {
     "post-detail": Route("aid_posts:detail", _post("in_progress")),
     "post-claim": Route("aid_posts:claim", _post("open"), "post", changes="posts"),
-    "claim-accept": Route("aid_posts:claim_accept", _post("claimed"), "post", changes="posts"),
-    "claim-decline": Route("aid_posts:claim_decline", _post("claimed"), "post", changes="posts"),
+    "claim-accept": Route("aid_posts:claim_accept", _pending_claim, "post", changes="posts"),
+    "claim-decline": Route("aid_posts:claim_decline", _pending_claim, "post", changes="posts"),
+    "post-invite": Route(
+        "aid_posts:invite",
+        _post("open"),
+        "post",
+        lambda world, pk: {"talent": world.users["member"].pk},
+        changes="dispatches",
+    ),
+    "notification-open": Route("messaging:notification_open", _owners_notification, changes="notifications"),
+    "post-dispute": Route(
+        "aid_posts:dispute", _post("done"), "post", lambda world, pk: {"reason": "没有来修"}, changes="posts"
+    ),
     "claim-withdraw": Route("aid_posts:claim_withdraw", _post("claimed"), "post", changes="posts"),
     "post-mark-done": Route(
         "aid_posts:mark_done", _post("in_progress"), "post", lambda world, pk: {"hours": "2"}, "posts"
@@ -243,6 +270,9 @@ claim-withdraw                  login     404        404             404   403  
 post-mark-done                  login     404        404             404   403    302+    403         403       403
 post-confirm                    login     404        404             404   403    403     403         403       302+
 post-cancel                     login     404        404             404   403    403     403         403       302+
+post-invite                     login     404        404             404   403    403     302+        302+      403
+notification-open               login     404        404             404   404    404     404         404       302+
+post-dispute                    login     404        404             404   403    403     403         403       302+
 post-reveal                     login     404        404             404   302    200+    302         302       200+
 conversation                    login     404        404             404   404    200     404         404       200
 conversation-send               login     404        404             404   404    302+    404         404       302+
@@ -264,6 +294,7 @@ LISTED = _grid("""
 page          anonymous non_member other_community admin member partner grid_worker committee owner
 home          hides     hides      hides           hides shows  shows   shows       shows     shows
 posts         login     hides      hides           hides shows  shows   shows       shows     shows
+nearby        login     hides      hides           hides shows  shows   shows       shows     shows
 conversations login     hides      hides           hides hides  shows   hides       hides     shows
 talent        login     hides      hides           hides shows  shows   shows       shows     shows
 join-requests login     hides      hides           hides hides  hides   shows       shows     hides
@@ -271,6 +302,7 @@ join-requests login     hides      hides           hides hides  hides   shows   
 LIST_PAGES = {
     "home": ("home", OPEN_TITLE),
     "posts": ("aid_posts:list", OPEN_TITLE),
+    "nearby": ("aid_posts:nearby", OPEN_TITLE),
     "conversations": ("messaging:list", IN_PROGRESS_TITLE),
     "talent": ("talent_pool:directory", TALENT_HEADLINE),
     "join-requests": ("neighbors:membership_queue", APPLICANT),
@@ -294,6 +326,9 @@ def snapshot() -> dict[str, list]:
         ],
         "disclosures": list(ContactDisclosure.objects.order_by("pk").values_list("viewer", "owner", "subject")),
         "messages": list(Message.objects.order_by("pk").values_list("conversation", "sender", "body")),
+        "dispatches": list(Dispatch.objects.order_by("pk").values_list("post", "talent", "kind")),
+        # Reading marks a notification read; new ones (a claim tells the poster) are not a change here.
+        "notifications": list(Notification.objects.filter(read_at__isnull=False).values_list("pk", flat=True)),
         "blocks": list(Block.objects.order_by("pk").values_list("blocker", "blocked")),
         "memberships": [
             *Membership.objects.order_by("pk").values_list("pk", "status", "role"),
@@ -302,11 +337,22 @@ def snapshot() -> dict[str, list]:
     }
 
 
-def request_as(world: World, role: str, route: Route, pk: int | None) -> HttpResponse:
+def url_args(pk: int | tuple[int, ...] | None) -> list[int]:
+    if pk is None:
+        return []
+    return list(pk) if isinstance(pk, tuple) else [pk]
+
+
+def missing_like(route: Route, world: World) -> tuple[int, ...]:
+    """An id that does not exist in every place of the route's URL."""
+    return tuple(MISSING for _ in url_args(route.target(world)))
+
+
+def request_as(world: World, role: str, route: Route, pk: int | tuple[int, ...] | None) -> HttpResponse:
     client = Client()
     if world.users[role] is not None:
         client.force_login(world.users[role])
-    url = reverse(route.url, args=[] if pk is None else [pk])
+    url = reverse(route.url, args=url_args(pk))
     if route.method == "post":
         return client.post(url, route.data(world, pk))
     return client.get(url)
@@ -367,7 +413,7 @@ def test_each_role_sees_and_changes_only_what_it_may(world, route_name, role):
 def test_an_id_that_does_not_exist_looks_like_one_you_may_not_see(world, route_name, role):
     before = snapshot()
 
-    response = request_as(world, role, ROUTES[route_name], MISSING)
+    response = request_as(world, role, ROUTES[route_name], missing_like(ROUTES[route_name], world))
 
     assert_outcome(response, "login" if role == "anonymous" else EXPECTED[route_name]["non_member"])
     assert snapshot() == before
@@ -385,7 +431,9 @@ def test_a_get_on_an_action_is_405_whether_or_not_the_object_exists(world, route
     client = Client()
     client.force_login(world.users["non_member"])
 
-    response = client.get(reverse(route.url, args=[route.target(world) if exists else MISSING]))
+    response = client.get(
+        reverse(route.url, args=url_args(route.target(world) if exists else missing_like(route, world)))
+    )
 
     assert response.status_code == 405
 

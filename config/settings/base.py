@@ -63,6 +63,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "messaging.context_processors.notifications",
+                "neighbors.context_processors.community_staff",
             ],
         },
     },
@@ -195,6 +197,17 @@ NEARBY_MAX_RADIUS_M = 20_000
 # back "asked recently" looks for fairness.
 DISPATCH_NOTIFY_TOP = 3
 DISPATCH_FAIRNESS_DAYS = 7
+# Each part of a dispatch score lies between 0 and its weight; the first five add up to 1.
+# Fairness is a penalty: up to its weight off for a talent asked three times in those days.
+# See aid_posts/selectors/dispatch.py for how each part is measured.
+DISPATCH_WEIGHTS = {
+    "skill": 0.25,
+    "distance": 0.20,
+    "availability": 0.20,
+    "load": 0.15,
+    "rating": 0.20,
+    "fairness": 0.15,
+}
 # The map's tile layer. Tiles are data, not code: on an intranet point this at the
 # district's own tile server, or leave it empty for markers on a plain background.
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
