@@ -8,7 +8,7 @@ import math
 from decimal import Decimal
 
 from django.db.models import Q
-from geopy.distance import geodesic
+from geopy.distance import EARTH_RADIUS, geodesic
 
 from .models import Place
 
@@ -22,6 +22,19 @@ BOX_MARGIN = 1.01
 def distance_m(a: Place, b: Place) -> float:
     """The geodesic distance in metres between two buildings."""
     return geodesic((a.latitude, a.longitude), (b.latitude, b.longitude)).meters
+
+
+def great_circle_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """geopy's great-circle distance in metres (its sphere, its mean Earth radius) between two
+    (latitude, longitude) pairs, without building geopy Point objects: ~0.5 µs a pair instead
+    of ~20 µs, for ranking hundreds of buildings. Within 0.56 % of the geodesic; a test holds
+    it to geopy's own great_circle."""
+    latitude_a, longitude_a, latitude_b, longitude_b = map(math.radians, (*a, *b))
+    h = (
+        math.sin((latitude_b - latitude_a) / 2) ** 2
+        + math.cos(latitude_a) * math.cos(latitude_b) * math.sin((longitude_b - longitude_a) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS * 1000 * math.asin(min(1.0, math.sqrt(h)))
 
 
 def rounded_distance_m(a: Place, b: Place) -> int:

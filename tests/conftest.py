@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from aid_posts.services import aid_post_create
-from neighbors.models import Membership
+from neighbors.models import Grid, Membership
 
 from .factories import CommunityFactory, MembershipFactory, PlaceFactory, UserFactory, skill, window
 
@@ -71,6 +71,23 @@ def helper(make_member):
 @pytest.fixture
 def committee(make_member):
     return make_member(role=Membership.Role.COMMITTEE, username="chen")
+
+
+@pytest.fixture
+def grid(community, building):
+    """A grid of the community with `building` in it."""
+    grid = Grid.objects.create(community=community, name="第一网格")
+    building.grid = grid
+    building.save(update_fields=["grid"])
+    return grid
+
+
+@pytest.fixture
+def grid_worker(grid, make_member):
+    """The grid worker of `grid`."""
+    worker = make_member(role=Membership.Role.GRID_WORKER, username="grid-worker")
+    worker.memberships.get().grids.add(grid)
+    return worker
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ not depend on who else is in the pool (dispatch_invite relies on that). Figures:
 """
 
 import heapq
-import math
 import operator
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -51,9 +50,8 @@ from django.db.models import (
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from geopy.distance import EARTH_RADIUS
 
-from neighbors.geo import ROUNDING_M, bounding_box_q
+from neighbors.geo import ROUNDING_M, bounding_box_q, great_circle_m
 from neighbors.models import Block, Membership, Place, User
 from neighbors.permissions import AnyUser, users_sharing_location
 from talent_pool.models import AvailabilitySlot, Credential, HelpRecord, TalentProfile, TalentSkill
@@ -152,17 +150,6 @@ def window_slots_q(starts_at: datetime, ends_at: datetime) -> Q | None:
             overlapping = condition if overlapping is None else overlapping | condition
         day += timedelta(days=1)
     return overlapping
-
-
-def great_circle_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """geopy's great_circle in metres (same mean Earth radius), without building its Point objects:
-    the haversine formula, ~0.5 µs instead of ~30 µs a pair here."""
-    latitude_a, longitude_a, latitude_b, longitude_b = map(math.radians, (*a, *b))
-    h = (
-        math.sin((latitude_b - latitude_a) / 2) ** 2
-        + math.cos(latitude_a) * math.cos(latitude_b) * math.sin((longitude_b - longitude_a) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS * 1000 * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _building_distances(post: AidPost) -> dict[int, float]:

@@ -27,16 +27,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, FloatField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
-from geopy.distance import geodesic, great_circle
-from geopy.point import Point
+from geopy.distance import geodesic
 
-from neighbors.geo import bounding_box_q, rounded_distance_m
+from neighbors.geo import bounding_box_q, great_circle_m, rounded_distance_m
 from neighbors.models import Place
 from neighbors.permissions import AnyUser, communities_visible_to
 from talent_pool.models import Skill
 
 from ..models import AidPost
-from ..permissions import posts_visible_to
 
 SORT_DISTANCE = "distance"
 SORT_URGENCY = "urgency"
@@ -119,27 +117,29 @@ def _inside(
     """{place id: great-circle metres} of the candidates within the radius by the geodesic,
     and how many needed the geodesic to decide."""
     sure_in, sure_out = radius_m * (1 - SPHERE_ERROR_MARGIN), radius_m * (1 + SPHERE_ERROR_MARGIN)
-    # One Point for the origin and the bare measure: half the cost of great_circle(a, b) per call.
-    start = Point(float(origin.latitude), float(origin.longitude))
-    sphere_km = great_circle().measure
+    start = (float(origin.latitude), float(origin.longitude))
     inside: dict[int, float] = {}
     checks = 0
     for place_id, latitude, longitude in candidates:
-        point = Point(latitude, longitude)
-        sphere = sphere_km(start, point) * 1000
+        sphere = great_circle_m(start, (latitude, longitude))
         if sphere > sure_out:
             continue
         if sphere > sure_in:
             checks += 1
             # The same measure as neighbors.geo.distance_m; inclusive, as "within" reads.
-            if geodesic(start, point).meters > radius_m:
+            if geodesic(start, (latitude, longitude)).meters > radius_m:
                 continue
         inside[place_id] = sphere
     return inside, checks
 
 
-def _open_posts(viewer: AnyUser, *, now: datetime, category: Skill | None, urgency: int | None) -> QuerySet[AidPost]:
-    posts = posts_visible_to(viewer).filter(status=AidPost.Status.OPEN, expires_at__gt=now)
+def _open_posts(
+    community_ids: list[int], *, now: datetime, category: Skill | None, urgency: int | None
+) -> QuerySet[AidPost]:
+    """posts_visible_to's rule with the viewer's communities as a list already read: a literal
+    IN that the count checks inside its covering index, where the subquery cost a hash join
+    (a quarter of the count's time at 1M open requests on PostgreSQL)."""
+    posts = AidPost.objects.filter(community_id__in=community_ids, status=AidPost.Status.OPEN, expires_at__gt=now)
     if category is not None:
         posts = posts.filter(category=category)
     if urgency is not None:
@@ -188,7 +188,7 @@ def posts_near(
     inside, checks = _inside(origin, candidates, radius_m)
 
     now = timezone.now()
-    posts = _open_posts(viewer, now=now, category=category, urgency=urgency)
+    posts = _open_posts(community_ids, now=now, category=category, urgency=urgency)
     groups: list[_Group] = []
     if inside:
         counted = (

@@ -33,7 +33,7 @@ from ..forms import (
 )
 from ..models import AidPost, Claim
 from ..selectors.dispatch import candidates_for_invite, dispatches_seen_by
-from .common import add_service_error
+from .common import act, add_service_error
 
 
 def home(request):
@@ -218,13 +218,7 @@ def post_detail(request, pk: int):
 
 
 def _act(request, post: AidPost, action: Callable[[], object], success: str):
-    try:
-        action()
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, success)
-    return redirect("aid_posts:detail", pk=post.pk)
+    return act(request, action, success, "aid_posts:detail", post.pk)
 
 
 def _act_with_form(request, post: AidPost, form, name: str, action: Callable[[dict], object], success: str):

@@ -18,7 +18,7 @@ from talent_pool.selectors import skills
 from .. import permissions, selectors, services
 from ..forms import DecisionReasonForm, DutyForm, RoleClaimForm, WelfareRoleForm
 from ..models import Duty, RoleClaim, WelfareRole
-from .common import add_service_error
+from .common import act, add_service_error
 
 
 def _role_for(request, pk: int) -> WelfareRole:
@@ -139,13 +139,7 @@ def role_detail(request, pk: int):
 
 
 def _role_act(request, role: WelfareRole, action: Callable[[], object], success: str):
-    try:
-        action()
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, success)
-    return redirect("aid_posts:role_detail", pk=role.pk)
+    return act(request, action, success, "aid_posts:role_detail", role.pk)
 
 
 @login_required

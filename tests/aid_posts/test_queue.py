@@ -77,24 +77,9 @@ def titles(section) -> list[str]:
 
 
 @pytest.fixture
-def grid(community, building) -> Grid:
-    grid = Grid.objects.create(community=community, name="一网格")
-    building.grid = grid
-    building.save()
-    return grid
-
-
-@pytest.fixture
 def other_building(community) -> object:
     """A building of the same community, in another grid."""
     return PlaceFactory(community=community, name="9号楼", grid=Grid.objects.create(community=community, name="二网格"))
-
-
-@pytest.fixture
-def grid_worker(grid, make_member):
-    worker = make_member(role=Membership.Role.GRID_WORKER, username="grid-worker")
-    worker.memberships.get().grids.add(grid)
-    return worker
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from PIL import Image
 
 from aid_posts.models import AidPost, Claim, Feedback, PostPhoto
 from aid_posts.services import aid_post_claim, aid_post_create, aid_post_mark_done, claim_accept
-from neighbors.models import Consent, Grid, Membership
+from neighbors.models import Consent, Membership
 from tests.aid_posts.test_views import logged_in, window_form
 from tests.factories import PlaceFactory, phone_of, skill, window
 
@@ -95,16 +95,6 @@ class TestPostingForm:
         assert response.status_code == 400
         assert response.context["form"].errors["expires_at"]
         assert not AidPost.objects.exists()
-
-
-@pytest.fixture
-def grid_worker(community, building, make_member):
-    grid = Grid.objects.create(community=community, name="一网格")
-    building.grid = grid
-    building.save()
-    worker = make_member(role=Membership.Role.GRID_WORKER)
-    worker.memberships.get().grids.add(grid)
-    return worker
 
 
 class TestAssistedPostingForm:

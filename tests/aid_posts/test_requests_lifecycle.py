@@ -35,7 +35,7 @@ from aid_posts.services import (
 )
 from messaging.models import Conversation, Notification
 from neighbors.images import image_process
-from neighbors.models import Consent, Grid, LedgerEntry, Membership, Partnership
+from neighbors.models import Consent, LedgerEntry, Membership, Partnership
 from neighbors.services import consent_grant, consent_withdraw
 from talent_pool.models import HelpRecord
 from tests.factories import skill, window
@@ -273,16 +273,6 @@ class TestClosing:
         with pytest.raises(PermissionDenied):
             aid_post_confirm(actor=make_member(), post=refreshed(post))
         assert refreshed(post).status == AidPost.Status.DONE
-
-
-@pytest.fixture
-def grid_worker(community, building, make_member):
-    grid = Grid.objects.create(community=community, name="第一网格")
-    building.grid = grid
-    building.save()
-    worker = make_member(role=Membership.Role.GRID_WORKER)
-    worker.memberships.get().grids.add(grid)
-    return worker
 
 
 class TestAssistedPosting:

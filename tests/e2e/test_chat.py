@@ -9,7 +9,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from aid_posts.services import aid_post_claim, claim_accept
 from messaging.models import Conversation
 from neighbors.models import User
-from tests.factories import PASSWORD
+from tests.e2e.browser import log_in
 
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
@@ -42,12 +42,7 @@ def open_chat(new_browser_context, live_asgi_url: str, name: str, user: User, co
     side = ChatSide(name=name, context=context, page=page)
     page.on("pageerror", lambda error: side.errors.append(str(error)))
 
-    page.goto("/accounts/login/")
-    login_form = page.locator('form[action="/accounts/login/"]')
-    login_form.locator("input[name=login]").fill(user.email)
-    login_form.locator("input[name=password]").fill(PASSWORD)
-    login_form.locator("button[type=submit]").click()
-    page.wait_for_url(f"{live_asgi_url}/")
+    log_in(page, live_asgi_url, user.email)
 
     page.goto(f"/messages/{conversation_id}/")
     side.chat_url = page.url

@@ -2,23 +2,15 @@
 elsewhere appearing in the list without a reload."""
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.factories import PASSWORD, AidPostFactory, PlaceFactory, skill
+from tests.e2e.browser import log_in
+from tests.factories import AidPostFactory, PlaceFactory, skill
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "locale": "zh-CN", "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "en-US"}
 WAIT_MS = 10_000
 NEW_TITLE = "帮忙把轮椅抬下楼"
-
-
-def log_in(page: Page, base_url: str, email: str) -> None:
-    page.goto("/accounts/login/")
-    form = page.locator('form[action="/accounts/login/"]')
-    form.locator("input[name=login]").fill(email)
-    form.locator("input[name=password]").fill(PASSWORD)
-    form.locator("button[type=submit]").click()
-    page.wait_for_url(f"{base_url}/")
 
 
 @pytest.mark.e2e

@@ -15,6 +15,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from neighbors.models import Grid, Membership, Place
+from tests.e2e.browser import log_in
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "locale": "zh-CN"}
@@ -30,15 +31,6 @@ def gps_photo() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), "teal").save(buffer, "JPEG", exif=exif)
     return buffer.getvalue()
-
-
-def log_in(page: Page, base_url: str, email: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    form = page.locator('form[action="/accounts/login/"]')
-    form.locator("input[name=login]").fill(email)
-    form.locator("input[name=password]").fill(password)
-    form.locator("button[type=submit]").click()
-    page.wait_for_url(f"{base_url}/")
 
 
 def no_horizontal_scroll(page: Page) -> bool:

@@ -23,7 +23,8 @@ from neighbors.images import image_process
 from neighbors.models import Membership
 from talent_pool.models import Skill, TalentSkill
 from talent_pool.services import credential_submit, talent_skill_add
-from tests.factories import PASSWORD, MembershipFactory, UserFactory
+from tests.e2e.browser import log_in
+from tests.factories import MembershipFactory, UserFactory
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "locale": "zh-CN"}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "en-US"}
@@ -36,15 +37,6 @@ def certificate_photo() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), "ivory").save(buffer, "JPEG")
     return buffer.getvalue()
-
-
-def log_in(page: Page, base_url: str, email: str) -> None:
-    page.goto("/accounts/login/")
-    form = page.locator('form[action="/accounts/login/"]')
-    form.locator("input[name=login]").fill(email)
-    form.locator("input[name=password]").fill(PASSWORD)
-    form.locator("button[type=submit]").click()
-    page.wait_for_url(f"{base_url}/")
 
 
 def no_horizontal_scroll(page: Page) -> bool:

@@ -15,7 +15,6 @@ from neighbors.models import (
     Grid,
     Membership,
     Partnership,
-    Place,
     Profile,
 )
 from neighbors.permissions import can_view_contact, community_subject, contact_ground, has_consent
@@ -38,21 +37,6 @@ Scope = ContactMethod.Scope
 
 def set_scope(user, scope: str, kind: str = "phone") -> None:
     ContactMethod.objects.filter(user=user, kind=kind).update(scope=scope)
-
-
-@pytest.fixture
-def grid(community, building):
-    grid = Grid.objects.create(community=community, name="第一网格")
-    Place.objects.filter(pk=building.pk).update(grid=grid)
-    return grid
-
-
-@pytest.fixture
-def grid_worker(make_member, grid):
-    """The grid worker of the building everyone in these tests lives in."""
-    worker = make_member(role=Membership.Role.GRID_WORKER)
-    worker.memberships.get().grids.add(grid)
-    return worker
 
 
 @pytest.fixture
