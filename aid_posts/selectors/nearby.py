@@ -24,8 +24,9 @@ from operator import or_
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, FloatField, Q, QuerySet
+from django.db.models import Count, F, FloatField, Q, QuerySet
 from django.db.models.functions import Cast
+from django.db.models.lookups import In
 from django.utils import timezone
 from geopy.distance import geodesic
 
@@ -100,6 +101,16 @@ class NearbyPage:
     @property
     def end_index(self) -> int:
         return self.start_index + len(self.rows) - 1 if self.rows else 0
+
+
+class _InArray(In):
+    """`IN (...)`, which PostgreSQL receives as `= ANY(%s)` with one array parameter: the count
+    names some 300 buildings, and psycopg parsing 300 placeholders on every call cost more than
+    the database's own work on them."""
+
+    def as_postgresql(self, compiler, connection) -> tuple[str, tuple]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*lhs_params, list(self.rhs))
 
 
 @dataclass(frozen=True)
@@ -192,7 +203,7 @@ def posts_near(
     groups: list[_Group] = []
     if inside:
         counted = (
-            posts.filter(place_id__in=list(inside))
+            posts.filter(_InArray(F("place_id"), list(inside)))
             .values_list("place_id", "urgency")
             .annotate(count=Count("*"))
             .values_list("place_id", "urgency", "count")
