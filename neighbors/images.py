@@ -33,6 +33,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.http import Http404, HttpResponse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -94,6 +96,26 @@ class PipelineImageField(forms.FileField):
         if not data:
             return None
         return image_process(upload)
+
+
+def private_image_response(stored, **cache_control) -> HttpResponse:
+    """A stored pipeline image (JPEG, or PNG where it kept transparency) as a response for a
+    view that has already checked who asks, never cached by a shared proxy; `cache_control`
+    adds to `private` (e.g. no_store=True for certificates, max_age=3600 for request photos).
+
+    Read whole, not streamed: the pipeline keeps images to a few hundred KB, and a
+    FileResponse's synchronous iterator is consumed on the event loop under ASGI (Django warns).
+    """
+    if not stored:
+        raise Http404
+    try:
+        with stored.open("rb") as file:
+            content = file.read()
+    except FileNotFoundError as error:
+        raise Http404 from error
+    response = HttpResponse(content, content_type="image/png" if stored.name.endswith(".png") else "image/jpeg")
+    patch_cache_control(response, private=True, **cache_control)
+    return response
 
 
 class _MultipleImageInput(forms.ClearableFileInput):

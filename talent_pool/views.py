@@ -5,11 +5,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.cache import patch_cache_control
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from neighbors.images import private_image_response
 from neighbors.permissions import can_use_location, committee_communities, communities_visible_to, is_minor
 from neighbors.selectors import home_place_in, places_in
 
@@ -217,21 +217,8 @@ def credential_upload(request, pk: int):
 def _credential_file(request, pk: int, *, thumbnail: bool) -> HttpResponse:
     # Neither the talent nor their committee: the same 404 as a certificate that does not exist.
     credential = get_object_or_404(credentials_visible_to(request.user), pk=pk)
-    stored = credential.thumbnail if thumbnail else credential.image
-    if not stored:
-        raise Http404
-    # Read whole, not streamed: the pipeline keeps certificates under a few hundred KB, and a
-    # FileResponse's synchronous iterator is consumed on the event loop under ASGI (Django warns).
-    try:
-        with stored.open("rb") as file:
-            content = file.read()
-    except FileNotFoundError as error:
-        raise Http404 from error
-    content_type = "image/png" if stored.name.endswith(".png") else "image/jpeg"
-    response = HttpResponse(content, content_type=content_type)
     # Certificates carry ID numbers: served only here, never from MEDIA_URL, and kept in no cache.
-    patch_cache_control(response, private=True, no_store=True)
-    return response
+    return private_image_response(credential.thumbnail if thumbnail else credential.image, no_store=True)
 
 
 @login_required

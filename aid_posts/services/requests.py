@@ -59,6 +59,7 @@ from ..permissions import (
     has_live_claim,
 )
 from ..selectors import accepted_claims, staff_for_post, user_data_erase_plan
+from .dispatch import dispatch_for_post
 from .roles import role_claims_end_for
 
 CHANGED = _lazy("This request has changed in the meantime; please look at it again.")
@@ -223,10 +224,6 @@ def aid_post_create(
         stored.save()
     note = AidPost.AssistedConsent(assisted_consent).label if assisted else ""
     _record(post, actor, PostEvent.Action.POSTED, "", post.status, str(note))
-    # Imported here: dispatch reads the talent pool and writes notifications, and is the
-    # one part of posting that another module owns.
-    from .dispatch import dispatch_for_post
-
     dispatch_for_post(post=post)
     feed_changed(community_id=community.pk)
     return post
@@ -354,7 +351,7 @@ def _go_ahead(*, post: AidPost, actor: User | None) -> None:
     """In progress with the helpers accepted so far: the seats still free, and any offers
     still waiting, are given up."""
     accepted = post.claims.filter(status=Claim.Status.ACCEPTED).count()
-    waiting = list(post.claims.filter(status=Claim.Status.PENDING).select_related("helper"))
+    waiting = list(post.claims.filter(status=Claim.Status.PENDING).select_related("helper__profile"))
     Claim.objects.filter(pk__in=[claim.pk for claim in waiting]).update(
         status=Claim.Status.DECLINED, decided_at=timezone.now()
     )
@@ -561,7 +558,7 @@ def _cancel(*, post: AidPost, actor: User | None, from_statuses: Sequence[str], 
     # Move the post first: its row lock makes a racing claim commit before we look.
     to_status = AidPost.Status.EXPIRED if action == PostEvent.Action.EXPIRED else AidPost.Status.CANCELLED
     _transition(post=post, actor=actor, action=action, from_statuses=from_statuses, to_status=to_status, live_claims=0)
-    live = list(post.claims.filter(status__in=Claim.LIVE).select_related("helper"))
+    live = list(post.claims.filter(status__in=Claim.LIVE).select_related("helper__profile"))
     Claim.objects.filter(pk__in=[claim.pk for claim in live]).update(
         status=Claim.Status.DECLINED, decided_at=timezone.now()
     )
@@ -663,14 +660,14 @@ def posts_remind(*, now: datetime | None = None) -> int:
     sent = 0
     waiting = Claim.objects.filter(
         status=Claim.Status.PENDING, created_at__lte=before, post__status__in=AidPost.SEEKING
-    ).select_related("post__author", "post__assisted_by", "helper__profile")
+    ).select_related("post__author__profile", "post__assisted_by__profile")
     for claim in waiting:
         post = claim.post
         title = _lazy("An offer of help on “%(title)s” is waiting for your answer")
         for person in [post.author] + ([post.assisted_by] if post.is_relayed else []):
             sent += _remind(post, f"decide:claim:{claim.pk}:{person.pk}", person, title)
     unconfirmed = AidPost.objects.filter(status=AidPost.Status.DONE, updated_at__lte=before).select_related(
-        "author", "assisted_by"
+        "author__profile", "assisted_by__profile"
     )
     for post in unconfirmed:
         title = _lazy("Please confirm “%(title)s”, so that your helper gets their hours")
@@ -681,7 +678,7 @@ def posts_remind(*, now: datetime | None = None) -> int:
         done_at__isnull=True,
         post__status=AidPost.Status.IN_PROGRESS,
         post__window_ends_at__lte=before,
-    ).select_related("post", "helper")
+    ).select_related("post", "helper__profile")
     for claim in undone:
         title = _lazy("Did you help with “%(title)s”? Mark it done with your hours")
         sent += _remind(claim.post, f"mark_done:claim:{claim.pk}", claim.helper, title)

@@ -12,6 +12,7 @@ from messaging.selectors import conversation_for_subject
 from neighbors import selectors as neighbor_selectors
 from neighbors.forms import RevealContactForm
 from neighbors.geo import rounded_distance_m
+from neighbors.images import private_image_response
 from neighbors.permissions import (
     can_use_location,
     communities_visible_to,
@@ -418,17 +419,7 @@ def post_photo(request, pk: int, photo_pk: int, size: str):
     """A request's photo, for those who may see the request; never cached by a shared proxy."""
     post = _post_for(request, pk)
     photo = get_object_or_404(post.photos, pk=photo_pk)
-    file = photo.thumbnail if size == "thumbnail" else photo.image
-    with file.open("rb") as handle:
-        data = handle.read()
-    response = HttpResponse(data, content_type="image/jpeg" if file.name.endswith(".jpg") else _content_type(file.name))
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def _content_type(name: str) -> str:
-    return {"png": "image/png", "webp": "image/webp"}.get(name.rsplit(".", 1)[-1], "image/jpeg")
+    return private_image_response(photo.thumbnail if size == "thumbnail" else photo.image, max_age=3600)
 
 
 @login_required
