@@ -7,8 +7,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from neighbors.images import private_storage
 from neighbors.models import Community, Place
-from talent_pool.models import Skill, private_storage
+from talent_pool.models import Skill
 
 
 def post_photo_upload_to(instance, filename: str) -> str:

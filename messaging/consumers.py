@@ -1,12 +1,34 @@
 """The sockets: chat (authenticate, check access, validate the frame, call a service), and each
-person's stream of notifications and feed changes."""
+person's stream of notifications, unread counts and feed changes.
+
+The chat protocol, client to server (JSON text frames, at most MAX_FRAME_CHARS):
+
+    {"type": "message.send", "client_id": "…", "body": "…"}
+    {"type": "message.edit", "id": 12, "body": "…"}
+    {"type": "message.delete", "id": 12}
+    {"type": "read", "up_to": 12}
+    {"type": "catch_up", "after": 12, "changed_after": "2026-11-23T10:00:00+00:00" | null}
+    {"type": "ping"}
+
+Server to client: "message.ack" {client_id, id, status, message}; "message" {message} for a new
+or changed message (clients upsert by id); "read" {user_id, up_to}; "caught_up" {last_id,
+more, now, reads}; "pong"; "error" {code, errors, client_id?, id?, retry_after?}.
+
+Close codes: 4401 not logged in, 4403 no access (now), 4400 a frame we cannot read, 4429 too
+many refused sends, 1009 a frame too big, 1013 the channel layer refused, try again later.
+"""
 
 import json
 import logging
+from datetime import datetime
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from neighbors.models import User
 from neighbors.permissions import communities_visible_to
@@ -21,14 +43,20 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_MALFORMED = 4400
+CLOSE_RATE_LIMITED = 4429
+CLOSE_TOO_BIG = 1009  # RFC 6455 "message too big"
 CLOSE_TRY_AGAIN = 1013  # RFC 6455 "try again later"
 CLIENT_ID_MAX_LENGTH = 64
+# A 2,000-character message escaped as \uXXXX is 12,000 characters; anything much bigger is
+# not a frame our page sends.
+MAX_FRAME_CHARS = 16_384
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope["user"]
         self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
+        self.strikes = 0
         if not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -47,12 +75,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.group = group
         await self.accept()
+        await database_sync_to_async(services.presence_seen)(user=self.user)
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception:
+                # The group membership expires on its own (group_expiry).
+                logger.warning("channel layer refused group_discard for %s", self.group, exc_info=True)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is not None and len(text_data) > MAX_FRAME_CHARS:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
         frame = _parse_frame(text_data)
         if frame is None:
             await self.close(code=CLOSE_MALFORMED)
@@ -61,34 +97,121 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(can_access_conversation)(self.user, self.conversation_id):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        if frame["type"] == "message.send":
-            await self._send_message(frame)
-        else:
-            await self._catch_up(frame["after"])
-
-    async def _send_message(self, frame: dict) -> None:
+        handler = {
+            "message.send": self._send_message,
+            "message.edit": self._edit_message,
+            "message.delete": self._delete_message,
+            "read": self._read,
+            "catch_up": self._catch_up,
+            "ping": self._ping,
+        }[frame["type"]]
         try:
-            message, _created = await database_sync_to_async(services.message_send)(
-                actor=self.user, conversation_id=self.conversation_id, body=frame["body"], client_id=frame["client_id"]
-            )
+            await handler(frame)
         except PermissionDenied:
             await self.close(code=CLOSE_FORBIDDEN)
+
+    async def _send_message(self, frame: dict) -> None:
+        client_id = frame["client_id"]
+        try:
+            message, _created = await database_sync_to_async(services.message_send)(
+                actor=self.user, conversation_id=self.conversation_id, body=frame["body"], client_id=client_id
+            )
+        except services.RateLimited as limited:
+            self.strikes += 1
+            await self._send_json(
+                {
+                    "type": "error",
+                    "code": "rate_limited",
+                    "client_id": client_id,
+                    "retry_after": limited.retry_after,
+                    "errors": [_rate_limited_text(limited.retry_after)],
+                }
+            )
+            if self.strikes >= settings.MESSAGE_RATE_STRIKES:
+                await self.close(code=CLOSE_RATE_LIMITED)
             return
         except ValidationError as error:
-            await self._send_json({"type": "error", "client_id": frame["client_id"], "errors": error.messages})
+            await self._send_json(
+                {"type": "error", "code": "invalid", "client_id": client_id, "errors": error.messages}
+            )
             return
-        await self._send_json({"type": "message.ack", "client_id": frame["client_id"], "id": message.pk})
+        payload = await database_sync_to_async(events.message_payload)(message, viewer_id=self.user.pk)
+        await self._send_json(
+            {
+                "type": "message.ack",
+                "client_id": client_id,
+                "id": message.pk,
+                "status": message.status,
+                "message": payload,
+            }
+        )
 
-    async def _catch_up(self, after: int) -> None:
-        payloads = await database_sync_to_async(selectors.message_payloads_after)(self.conversation_id, after)
+    async def _edit_message(self, frame: dict) -> None:
+        await self._change(services.message_edit, frame, body=frame["body"])
+
+    async def _delete_message(self, frame: dict) -> None:
+        await self._change(services.message_delete, frame)
+
+    async def _change(self, service, frame: dict, **kwargs) -> None:
+        """An edit or a delete: everyone, the sender included, hears the result as a "message"
+        frame from the broadcast; only a refusal is answered here."""
+        try:
+            await database_sync_to_async(service)(
+                actor=self.user, conversation_id=self.conversation_id, message_id=frame["id"], **kwargs
+            )
+        except ValidationError as error:
+            await self._send_json({"type": "error", "code": "invalid", "id": frame["id"], "errors": error.messages})
+
+    async def _read(self, frame: dict) -> None:
+        try:
+            await database_sync_to_async(services.conversation_mark_read)(
+                actor=self.user, conversation_id=self.conversation_id, up_to=frame["up_to"]
+            )
+        except ValidationError as error:
+            await self._send_json({"type": "error", "code": "invalid", "errors": error.messages})
+
+    async def _catch_up(self, frame: dict) -> None:
+        now = timezone.now()
+        payloads, more = await database_sync_to_async(selectors.message_payloads_after)(
+            self.conversation_id, frame["after"], viewer_id=self.user.pk, changed_after=frame["changed_after"]
+        )
         for payload in payloads:
             await self._send_json({"type": "message", "message": payload})
+        reads = await database_sync_to_async(selectors.read_marks_of)(self.conversation_id)
+        last_id = max([frame["after"], *(payload["id"] for payload in payloads)])
+        await self._send_json(
+            {
+                "type": "caught_up",
+                "last_id": last_id,
+                "more": more,
+                # Changes after this moment come live or in the next catch-up's changed_after.
+                "now": now.isoformat(),
+                "reads": {str(user_id): up_to for user_id, up_to in reads.items()},
+            }
+        )
+
+    async def _ping(self, frame: dict) -> None:
+        await database_sync_to_async(services.presence_seen)(user=self.user)
+        await self._send_json({"type": "pong"})
 
     async def chat_message(self, event: dict) -> None:
         await self._send_json({"type": "message", "message": event["message"]})
 
+    async def chat_read(self, event: dict) -> None:
+        await self._send_json({"type": "read", "user_id": event["user_id"], "up_to": event["up_to"]})
+
     async def _send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))
+
+
+def _rate_limited_text(retry_after: int) -> str:
+    return _("You are sending messages too fast. Wait %(seconds)d seconds and try again.") % {"seconds": retry_after}
+
+
+def _message_id(value) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def _parse_frame(text_data: str | None) -> dict | None:
@@ -109,12 +232,41 @@ def _parse_frame(text_data: str | None) -> dict | None:
         if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX_LENGTH:
             return None
         return {"type": kind, "body": body, "client_id": client_id}
-    if kind == "catch_up":
-        after = frame.get("after")
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+    if kind == "message.edit":
+        message_id, body = _message_id(frame.get("id")), frame.get("body")
+        if message_id is None or not isinstance(body, str) or len(body) > MESSAGE_MAX_LENGTH * 2:
             return None
-        return {"type": kind, "after": after}
+        return {"type": kind, "id": message_id, "body": body}
+    if kind == "message.delete":
+        message_id = _message_id(frame.get("id"))
+        return None if message_id is None else {"type": kind, "id": message_id}
+    if kind == "read":
+        up_to = _message_id(frame.get("up_to"))
+        return None if up_to is None else {"type": kind, "up_to": up_to}
+    if kind == "catch_up":
+        after = _message_id(frame.get("after"))
+        changed_after = _changed_after(frame.get("changed_after"))
+        if after is None or changed_after is False:
+            return None
+        return {"type": kind, "after": after, "changed_after": changed_after}
+    if kind == "ping":
+        return {"type": kind}
     return None
+
+
+def _changed_after(value) -> datetime | None | bool:
+    """None when absent, the aware datetime it names, or False when it names none."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        return False
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        return False
+    if parsed is None or timezone.is_naive(parsed):
+        return False
+    return parsed
 
 
 def _stream_groups(user: User) -> list[str]:
@@ -156,7 +308,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN)
             return
         await self.accept()
-        await self._send_json({"type": "hello", "unread": await self._unread()})
+        await database_sync_to_async(services.presence_seen)(user=self.user)
+        await self._send_json({"type": "hello", **await self._counts()})
 
     async def disconnect(self, code: int) -> None:
         await self._leave_groups()
@@ -185,18 +338,22 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(_still_active)(self.user):
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        await self._send_json({"type": "pong", "unread": await self._unread()})
+        await database_sync_to_async(services.presence_seen)(user=self.user)
+        await self._send_json({"type": "pong", **await self._counts()})
 
     async def stream_notification(self, event: dict) -> None:
-        await self._send_json(
-            {"type": "notification", "notification": event["notification"], "unread": await self._unread()}
-        )
+        await self._send_json({"type": "notification", "notification": event["notification"], **await self._counts()})
+
+    async def stream_unread(self, event: dict) -> None:
+        """A new message in one of the person's conversations, or something read elsewhere."""
+        await self._send_json({"type": "unread", **await self._counts()})
 
     async def stream_feed_changed(self, event: dict) -> None:
         await self._send_json({"type": "feed.changed", "community": event["community"]})
 
-    async def _unread(self) -> int:
-        return await database_sync_to_async(selectors.unread_notification_count)(self.user)
+    async def _counts(self) -> dict:
+        """Counted when the frame is sent: right after a reconnect, whatever frames were missed."""
+        return await database_sync_to_async(selectors.unread_counts)(self.user)
 
     async def _send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))

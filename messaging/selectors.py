@@ -1,38 +1,129 @@
-from django.db.models import QuerySet
+from datetime import datetime
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from neighbors.data_rights import isoformat
-from neighbors.models import User
+from neighbors.models import Community, User
+from neighbors.permissions import communities_visible_to
 
 from .events import message_payload
-from .models import Conversation, Message, Notification, Participant
-from .permissions import conversations_visible_to
+from .models import Conversation, EmailOptOut, Message, Notification, Participant
+from .permissions import conversations_visible_to, held_messages_reviewable_by
 
 HISTORY_SIZE = 50
+CATCH_UP_BATCH = 200
 
 
-def conversation_list(user: User) -> QuerySet[Conversation]:
-    return conversations_visible_to(user).prefetch_related("participants__user__profile")
+def _readable_by(viewer_id: int) -> Q:
+    """Messages a person may see in a conversation they may read: the published ones, and their
+    own that await (or failed) review."""
+    return Q(status=Message.Status.VISIBLE) | Q(sender_id=viewer_id)
+
+
+def _unread_for(user: User) -> QuerySet[Message]:
+    """Published, undeleted messages from others after the person's read mark, in the
+    conversations they may read (no seat yet, as in a new member's announcements: all of them)."""
+    last_read = Participant.objects.filter(conversation=OuterRef("conversation"), user=user).values("last_read_id")[:1]
+    return (
+        Message.objects.filter(
+            conversation__in=conversations_visible_to(user).values("pk"),
+            status=Message.Status.VISIBLE,
+            deleted_at__isnull=True,
+        )
+        .exclude(sender=user)
+        .annotate(read_mark=Coalesce(Subquery(last_read), 0))
+        .filter(id__gt=F("read_mark"))
+    )
+
+
+def unread_message_counts(user: User) -> dict[int, int]:
+    """Unread messages per conversation id, for the conversations that have any."""
+    if not user.is_authenticated:
+        return {}
+    rows = _unread_for(user).values("conversation").annotate(count=Count("id")).values_list("conversation", "count")
+    return dict(rows)
+
+
+def unread_message_total(user: User) -> int:
+    return sum(unread_message_counts(user).values())
+
+
+def conversation_list(user: User) -> list[Conversation]:
+    """The person's conversations, the most recently active first, each with `unread` and
+    `last_message_at` set; their communities' announcement channels come through
+    announcement_communities."""
+    newest = Message.objects.filter(conversation=OuterRef("pk"), status=Message.Status.VISIBLE).order_by("-id")
+    conversations = list(
+        conversations_visible_to(user)
+        .select_related("community")
+        .prefetch_related("participants__user__profile")
+        .annotate(last_message_at=Subquery(newest.values("created_at")[:1]))
+        .order_by(F("last_message_at").desc(nulls_last=True), "-created_at", "-id")
+    )
+    unread = unread_message_counts(user)
+    for conversation in conversations:
+        conversation.unread = unread.get(conversation.pk, 0)
+    return conversations
+
+
+def announcement_communities(user: User) -> QuerySet[Community]:
+    """Communities whose announcement channel the person may read but has not opened yet."""
+    opened = Conversation.objects.filter(kind=Conversation.Kind.ANNOUNCEMENT).values("community")
+    return communities_visible_to(user).exclude(pk__in=opened).order_by("name")
 
 
 def conversation_for_subject(user: User, subject: str) -> Conversation | None:
     return conversations_visible_to(user).filter(subject=subject).first()
 
 
-def recent_messages(conversation: Conversation, limit: int = HISTORY_SIZE) -> list[Message]:
-    newest = conversation.messages.select_related("sender__profile").order_by("-id")[:limit]
+def recent_messages(conversation: Conversation, viewer: User, limit: int = HISTORY_SIZE) -> list[Message]:
+    newest = (
+        conversation.messages.filter(_readable_by(viewer.pk)).select_related("sender__profile").order_by("-id")[:limit]
+    )
     return list(reversed(newest))
 
 
-def message_payloads_after(conversation_id: int, after_id: int, limit: int = 200) -> list[dict]:
-    """What a reconnecting client missed, oldest first."""
-    messages = (
-        Message.objects.filter(conversation_id=conversation_id, id__gt=after_id)
-        .select_related("sender__profile")
-        .order_by("id")[:limit]
+def message_payloads_after(
+    conversation_id: int, after_id: int, *, viewer_id: int, changed_after: datetime | None = None
+) -> tuple[list[dict], bool]:
+    """What a reconnecting client missed, oldest first: the messages after the last id it has,
+    then those it has that changed since `changed_after` (edited, deleted, released). Returns
+    (payloads, more): at most CATCH_UP_BATCH new ones at a time; the client asks again."""
+    readable = Message.objects.filter(_readable_by(viewer_id), conversation_id=conversation_id).select_related(
+        "sender__profile"
     )
-    return [message_payload(message) for message in messages]
+    new = list(readable.filter(id__gt=after_id).order_by("id")[: CATCH_UP_BATCH + 1])
+    more = len(new) > CATCH_UP_BATCH
+    new = new[:CATCH_UP_BATCH]
+    changed = []
+    if changed_after is not None:
+        # Those it has: ids up to what it said it has. A message released from review has an
+        # old id and a new change time, so it comes this way too.
+        changed = list(readable.filter(id__lte=after_id, changed_at__gt=changed_after).order_by("id"))
+    return [message_payload(message, viewer_id=viewer_id) for message in changed + new], more
+
+
+def read_marks_of(conversation_id: int) -> dict[int, int]:
+    """Each seated person's read mark, for "seen" under what one sent."""
+    return dict(Participant.objects.filter(conversation_id=conversation_id).values_list("user_id", "last_read_id"))
+
+
+def message_in(conversation: Conversation, message_id: int, viewer: User) -> Message | None:
+    return (
+        conversation.messages.filter(_readable_by(viewer.pk), pk=message_id).select_related("sender__profile").first()
+    )
+
+
+def held_messages_for(user: User) -> QuerySet[Message]:
+    """What the filter held in the communities the person works for, oldest first, with context."""
+    return held_messages_reviewable_by(user).select_related("sender__profile", "conversation").order_by("created_at")
+
+
+def email_opt_outs_of(user: User) -> set[str]:
+    return set(EmailOptOut.objects.filter(user=user).values_list("kind", flat=True))
 
 
 def notifications_of(user: User) -> QuerySet[Notification]:
@@ -43,6 +134,11 @@ def notifications_of(user: User) -> QuerySet[Notification]:
 def unread_notification_count(user: User) -> int:
     # Served by the (user, read_at) index: cheap enough for every page's header bell.
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def unread_counts(user: User) -> dict[str, int]:
+    """The header's two numbers: unread notifications (the bell) and unread messages."""
+    return {"unread": unread_notification_count(user), "unread_messages": unread_message_total(user)}
 
 
 def user_data_export(user: User) -> dict:

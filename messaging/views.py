@@ -37,7 +37,7 @@ def conversation_detail(request, pk: int):
         else:
             return redirect("messaging:conversation", pk=conversation.pk)
     status = 400 if form.errors else 200
-    messages = selectors.recent_messages(conversation)
+    messages = selectors.recent_messages(conversation, request.user)
     return render(
         request,
         "messaging/conversation.html",

@@ -14,6 +14,7 @@ from .models import (
     Place,
     Profile,
     RoleChange,
+    SensitiveWord,
     Street,
     User,
 )
@@ -111,3 +112,11 @@ class GuardianConsentAdmin(ReadOnlyAdmin):
 @admin.register(Block)
 class BlockAdmin(ReadOnlyAdmin):
     list_display = ["blocker", "blocked", "created_at"]
+
+
+@admin.register(SensitiveWord)
+class SensitiveWordAdmin(admin.ModelAdmin):
+    # The district-wide list (no community) is the site admin's; committees keep their own.
+    list_display = ["word", "community", "created_by", "created_at"]
+    list_filter = ["community"]
+    search_fields = ["word"]

@@ -33,12 +33,21 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.http import Http404, HttpResponse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ACCEPTED_FORMATS = ["JPEG", "PNG", "WEBP"]
+
+
+def private_storage():
+    """The storage no URL reaches (STORAGES["private"]): certificates, request photos and chat
+    images, each served by a view that checks who asks."""
+    return storages["private"]
+
+
 ACCEPTED_CONTENT_TYPES = "image/jpeg,image/png,image/webp"
 
 # Read at call time, so a deployment (or a test) can change them.

@@ -5,7 +5,18 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Block, Community, Consent, ContactMethod, Membership, Partnership, Place, Profile, User
+from .models import (
+    Block,
+    Community,
+    Consent,
+    ContactMethod,
+    ContactShare,
+    Membership,
+    Partnership,
+    Place,
+    Profile,
+    User,
+)
 
 AnyUser = User | AnonymousUser
 
@@ -201,6 +212,13 @@ def active_partnerships(*, user: AnyUser, partner: AnyUser) -> QuerySet[Partners
     )
 
 
+def active_contact_shares(*, owner: User, viewer: AnyUser, kind: str, subject: str) -> bool:
+    """Whether `owner` shared their `kind` with `viewer` about `subject`, and it has not run out."""
+    return ContactShare.objects.filter(
+        owner=owner, viewer=viewer, kind=kind, subject=subject, until__gt=timezone.now()
+    ).exists()
+
+
 def community_subject(community_id: int) -> str:
     return f"{COMMUNITY_SUBJECT_PREFIX}{community_id}"
 
@@ -223,11 +241,13 @@ def contact_audiences(owner: User, scope: str) -> frozenset[str]:
     return audiences
 
 
-def contact_ground(viewer: AnyUser, owner: User, *, scope: str, subject: str) -> str | None:
+def contact_ground(viewer: AnyUser, owner: User, *, scope: str, subject: str, kind: str = "") -> str | None:
     """Which audience lets `viewer` see a detail of `owner` about `subject`, or None.
 
     The subject is what the viewer gives as the reason to look: a post they share an
     accepted claim on ("aid_post:12"), or a community both belong to ("community:3").
+    With `kind`, a detail the owner shared with the viewer by name about that subject
+    ("shared") opens it whatever its scope; never a child's.
     """
     if not _active(viewer):
         return None
@@ -235,6 +255,8 @@ def contact_ground(viewer: AnyUser, owner: User, *, scope: str, subject: str) ->
         return "self"
     if blocked_between(viewer, owner):
         return None
+    if kind and not is_minor(owner) and active_contact_shares(owner=owner, viewer=viewer, kind=kind, subject=subject):
+        return "shared"
     audiences = contact_audiences(owner, scope)
     community_id = community_of_subject(subject)
     if community_id is None:
@@ -257,4 +279,4 @@ def can_view_contact(viewer: AnyUser, owner: User, *, kind: str, subject: str) -
     method = ContactMethod.objects.filter(user=owner, kind=kind).only("scope").first()
     if method is None:
         return False
-    return contact_ground(viewer, owner, scope=method.scope, subject=subject) is not None
+    return contact_ground(viewer, owner, scope=method.scope, subject=subject, kind=kind) is not None

@@ -1,8 +1,10 @@
+import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from .models import (
@@ -17,6 +19,7 @@ from .models import (
     Place,
     Profile,
     RoleChange,
+    SensitiveWord,
     User,
 )
 from .permissions import (
@@ -136,7 +139,7 @@ def contact_card(viewer: User, owner: User, *, subject: str = "") -> list[Contac
     for method in ContactMethod.objects.filter(user=owner).order_by("kind"):
         ground_subject, ground_title, ground = "", "", None
         for subject, title in candidates:
-            ground = contact_ground(viewer, owner, scope=method.scope, subject=subject)
+            ground = contact_ground(viewer, owner, scope=method.scope, subject=subject, kind=method.kind)
             if ground is not None:
                 ground_subject, ground_title = subject, title
                 break
@@ -214,3 +217,21 @@ def ledger_totals(user: User) -> dict[str, Decimal | int]:
 
 def disclosures_about(owner: User) -> QuerySet[ContactDisclosure]:
     return ContactDisclosure.objects.filter(owner=owner).select_related("viewer__profile")
+
+
+# Spaces, punctuation and symbols between the characters of a word do not hide it: "微 信" and
+# "微-信" read as "微信". Full-width forms fold to their usual ones (NFKC), letters to one case.
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _folded(text: str) -> str:
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def sensitive_words_in(text: str, *, community_id: int | None) -> list[str]:
+    """The listed words (the community's and the district-wide ones) that `text` contains."""
+    words = SensitiveWord.objects.filter(Q(community__isnull=True) | Q(community_id=community_id)).values_list(
+        "word", flat=True
+    )
+    folded = _folded(text)
+    return sorted({word for word in words if _folded(word) and _folded(word) in folded})

@@ -2,13 +2,15 @@ import uuid
 from datetime import date
 
 from django.conf import settings
-from django.core.files.storage import storages
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+# Imported by name in this app's and aid_posts' early migrations: it lived here before messaging needed it too.
+from neighbors.images import private_storage
 
 
 def _localized(obj) -> str:
@@ -147,11 +149,6 @@ class AvailabilitySlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
-
-
-def private_storage():
-    """The storage no URL reaches; see STORAGES["private"] in settings."""
-    return storages["private"]
 
 
 def credential_upload_to(instance, filename: str) -> str:

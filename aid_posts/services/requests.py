@@ -324,7 +324,11 @@ def claim_accept(*, actor: User, claim: Claim) -> Conversation:
     participants = [post.author, claim.helper] + ([post.assisted_by] if post.is_relayed else [])
     _tell(claim.helper, Notification.Kind.CLAIM_DECIDED, post, _lazy("Your offer on “%(title)s” was accepted"))
     return conversation_open(
-        kind=Conversation.Kind.CLAIM, subject=post.subject, title=post.title, participants=participants
+        kind=Conversation.Kind.CLAIM,
+        subject=post.subject,
+        title=post.title,
+        participants=participants,
+        community=post.community,
     )
 
 
@@ -513,8 +517,8 @@ def dispute_resolve(*, actor: User, post: AidPost, outcome: str, reason: str) ->
         _award(post)
     partnership_close(subject=post.subject)
     title = _lazy("The committee decided on “%(title)s”")
-    _notify_poster(post, Notification.Kind.REQUEST_UPDATE, title, reason)
-    _notify_helpers(post, accepted_claims(post), Notification.Kind.REQUEST_UPDATE, title, reason)
+    _notify_poster(post, Notification.Kind.DECISION, title, reason)
+    _notify_helpers(post, accepted_claims(post), Notification.Kind.DECISION, title, reason)
     return post
 
 

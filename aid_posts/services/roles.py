@@ -11,10 +11,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_lazy, override
 
+from messaging.models import Conversation, Notification
+from messaging.services import conversation_leave, conversation_open, notification_send_translated
 from neighbors.models import Community, LedgerEntry, Membership, Place, User
 from neighbors.permissions import is_committee, is_member
 from neighbors.services import decision_reason, ledger_award
@@ -122,7 +125,28 @@ def role_claim_approve(*, actor: User, claim: RoleClaim) -> RoleClaim:
         raise ValidationError(_("All seats of this role are taken."))
     if not is_qualified_for(claim.holder, role, today):
         raise ValidationError(_("The claimant's skill is no longer verified; they need a valid certificate first."))
-    return _claim_decide(claim=claim, status=RoleClaim.Status.APPROVED, actor=actor, reason="")
+    claim = _claim_decide(claim=claim, status=RoleClaim.Status.APPROVED, actor=actor, reason="")
+    # The holders and the committee talk in the role's team conversation.
+    conversation_open(
+        kind=Conversation.Kind.ROLE_TEAM,
+        subject=role.subject,
+        title=role.title,
+        participants=[claim.holder],
+        community=role.community,
+    )
+    _holder_tell(claim, gettext_lazy("You hold a seat in “%(title)s” now"))
+    return claim
+
+
+def _holder_tell(claim: RoleClaim, title, body: str = "") -> None:
+    notification_send_translated(
+        user=claim.holder,
+        kind=Notification.Kind.DECISION,
+        title=title,
+        params={"title": claim.role.title},
+        body=body,
+        url=reverse("aid_posts:role_detail", args=[claim.role_id]),
+    )
 
 
 @transaction.atomic
@@ -130,7 +154,9 @@ def role_claim_decline(*, actor: User, claim: RoleClaim, reason: str) -> RoleCla
     if not role_claims_decidable_by(actor).filter(pk=claim.pk).exists():
         raise PermissionDenied
     reason = decision_reason(reason, missing=_("Tell the claimant why, so they know what to do next."))
-    return _claim_decide(claim=claim, status=RoleClaim.Status.DECLINED, actor=actor, reason=reason)
+    claim = _claim_decide(claim=claim, status=RoleClaim.Status.DECLINED, actor=actor, reason=reason)
+    _holder_tell(claim, gettext_lazy("Your claim on “%(title)s” was declined"), reason)
+    return claim
 
 
 @transaction.atomic
@@ -155,6 +181,7 @@ def role_step_down(*, actor: User, claim: RoleClaim) -> RoleClaim:
     ):
         raise ValidationError(_("You do not hold a seat in this role."))
     claim.refresh_from_db()
+    conversation_leave(subject=claim.role.subject, user=claim.holder)
     _committee_tell_stepped_down(claim)
     return claim
 

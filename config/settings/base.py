@@ -90,7 +90,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels -----------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
+# "core" (channels_redis.core.RedisChannelLayer) or "pubsub" (RedisPubSubChannelLayer); see
+# bench/README.md for the measurement behind the default.
+CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="core")
+if REDIS_URL and CHANNEL_LAYER == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+elif REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -165,6 +172,8 @@ CONSENT_VERSIONS = {
 }
 # How long partners may still see each other's shared contact after a post closes.
 PARTNERSHIP_GRACE_DAYS = env.int("PARTNERSHIP_GRACE_DAYS", default=7)
+# How long a contact detail shared by name in a conversation stays open to those people.
+CONTACT_SHARE_DAYS = env.int("CONTACT_SHARE_DAYS", default=30)
 # The image pipeline (neighbors/images.py): limits checked from the header, before decoding.
 IMAGE_UPLOAD_MAX_BYTES = env.int("IMAGE_UPLOAD_MAX_BYTES", default=8 * 1024 * 1024)
 # 64 MP lets 48–50 MP phone photos through; JPEGs decode at a reduced size (draft), and
@@ -212,6 +221,24 @@ DISPATCH_WEIGHTS = {
 # district's own tile server, or leave it empty for markers on a plain background.
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="© OpenStreetMap contributors")
+
+# --- Messaging ---
+# A sender may edit a text message this long after sending; deleting is always possible.
+MESSAGE_EDIT_MINUTES = 15
+# Sending, per person, across every worker: a burst, then a steady pace (limits' syntax).
+MESSAGE_RATE_LIMITS = env.str("MESSAGE_RATE_LIMITS", default="8 per 10 seconds; 30 per minute; 300 per hour")
+# Frames refused for the rate on one socket before it is closed (code 4429).
+MESSAGE_RATE_STRIKES = 5
+# Where the rate limits count: Redis when there is one, so that every worker shares them.
+RATE_LIMIT_STORAGE_URL = env.str("RATE_LIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
+RATE_LIMIT_KEY_PREFIX = "jinlin-limits"
+# Open pages ping over their socket this often; a person not heard from for the timeout
+# is away, and what is important reaches them by email after EMAIL_DELAY_SECONDS.
+PRESENCE_PING_SECONDS = 30
+PRESENCE_TIMEOUT_SECONDS = 90
+EMAIL_DELAY_SECONDS = 120
+# Links in emails start with this.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -26,5 +26,6 @@ else:
 if REDIS_URL:
     # Tests share Redis with `make run` and other runs: keep their groups and channels apart.
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"asgi-test-{os.getpid()}"
+    RATE_LIMIT_KEY_PREFIX = f"jinlin-limits-test-{os.getpid()}"
 # Tests never reach the network: the map falls back to markers on a plain background.
 MAP_TILE_URL = ""

@@ -1,12 +1,14 @@
 """The neighbors app's models, split by concern once one module grew past ~400 lines."""
 
 from .ledger import LedgerEntry
+from .moderation import SensitiveWord
 from .people import Block, GuardianConsent, Membership, Profile, RoleChange, SpokenLanguage, User
 from .places import Community, Grid, Place, Street
 from .privacy import (
     Consent,
     ContactDisclosure,
     ContactMethod,
+    ContactShare,
     Partnership,
     mask_contact,
     mask_phone,
@@ -19,6 +21,7 @@ __all__ = [
     "Consent",
     "ContactDisclosure",
     "ContactMethod",
+    "ContactShare",
     "GuardianConsent",
     "Grid",
     "LedgerEntry",
@@ -27,6 +30,7 @@ __all__ = [
     "Place",
     "Profile",
     "RoleChange",
+    "SensitiveWord",
     "SpokenLanguage",
     "Street",
     "User",

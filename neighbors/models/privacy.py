@@ -157,3 +157,25 @@ class ContactDisclosure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewer} saw {self.owner}'s {self.field}"
+
+
+class ContactShare(models.Model):
+    """An owner's own choice to show one contact detail to one person about one subject, e.g.
+    "share my phone" in a conversation. It opens the detail to that viewer whatever its scope
+    (the owner chose them by name), for a while; each reveal is still logged as a disclosure."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_shares")
+    viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=ContactMethod.Kind.choices)
+    subject = models.CharField(max_length=100, help_text="What connects them, e.g. aid_post:12")
+    shared_at = models.DateTimeField(auto_now=True)
+    until = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "viewer", "kind", "subject"], name="contact_share_once"),
+            models.CheckConstraint(condition=~Q(owner=models.F("viewer")), name="contact_share_not_with_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} shared {self.kind} with {self.viewer} ({self.subject})"

@@ -16,7 +16,14 @@ from .membership import (
     membership_request,
     membership_role_change,
 )
-from .privacy import consent_grant, consent_withdraw, contact_reveal, partnership_close, partnership_open
+from .privacy import (
+    consent_grant,
+    consent_withdraw,
+    contact_reveal,
+    contact_share,
+    partnership_close,
+    partnership_open,
+)
 from .profile import block_add, block_remove, contact_method_set, files_delete_after_commit, profile_update
 from .reasons import decision_reason
 
@@ -42,6 +49,7 @@ __all__ = [
     "consent_withdraw",
     "contact_method_set",
     "contact_reveal",
+    "contact_share",
     "decision_reason",
     "files_delete_after_commit",
     "ledger_award",

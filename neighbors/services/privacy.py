@@ -9,8 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Consent, ContactDisclosure, ContactMethod, Partnership, User
-from ..permissions import community_of_subject, contact_ground, is_minor
+from ..models import Consent, ContactDisclosure, ContactMethod, ContactShare, Partnership, User
+from ..permissions import blocked_between, community_of_subject, contact_ground, is_minor
 from .reasons import decision_reason
 
 # A child's consent to these does not count; the features stay off for them.
@@ -79,7 +79,7 @@ def contact_reveal(
     if kind not in ContactMethod.Kind.values:
         raise ValidationError(_("Unknown contact field."))
     method = ContactMethod.objects.filter(user=owner, kind=kind).first()
-    ground = contact_ground(viewer, owner, scope=method.scope, subject=subject) if method else None
+    ground = contact_ground(viewer, owner, scope=method.scope, subject=subject, kind=kind) if method else None
     if ground is None:
         raise PermissionDenied
     # A committee member says why; a partner or neighbour may.
@@ -90,3 +90,27 @@ def contact_reveal(
             viewer=viewer, owner=owner, field=kind, subject=subject, subject_title=subject_title[:200], reason=reason
         )
     return method.value
+
+
+@transaction.atomic
+def contact_share(*, owner: User, viewers: list[User], kind: str, subject: str) -> int:
+    """The owner shows one of their own contact details to these people about `subject` (e.g.
+    "share my phone" in a conversation): their choice, by name, so the detail's scope does not
+    apply, but each reveal still goes through contact_reveal and is logged. For
+    CONTACT_SHARE_DAYS; sharing again renews it. Returns how many people it reaches."""
+    if kind not in ContactMethod.Kind.values:
+        raise ValidationError(_("Unknown contact field."))
+    if is_minor(owner):
+        raise ValidationError(_("Accounts of children cannot share contact details; a guardian can."))
+    if not ContactMethod.objects.filter(user=owner, kind=kind).exists():
+        raise ValidationError(_("Add this contact detail to your profile first."))
+    until = timezone.now() + timedelta(days=settings.CONTACT_SHARE_DAYS)
+    reached = 0
+    for viewer in viewers:
+        if viewer.pk == owner.pk or blocked_between(owner, viewer):
+            continue
+        ContactShare.objects.update_or_create(
+            owner=owner, viewer=viewer, kind=kind, subject=subject, defaults={"until": until}
+        )
+        reached += 1
+    return reached

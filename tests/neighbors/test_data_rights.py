@@ -232,7 +232,7 @@ class TestDeletion:
         assert community_ledger(community) == town_ledger
         # The helper keeps the conversation, with mei's message shown as from a deleted user.
         assert Participant.objects.filter(conversation=conversation, user=helper).exists()
-        thread = recent_messages(conversation)
+        thread = recent_messages(conversation, resident)
         assert [m.body for m in thread] == ["周六下午可以吗？", "可以，三点到。"]
         assert thread[0].client_id == ""
         with translation.override("en"):
