@@ -18,6 +18,7 @@ urlpatterns = [
     path("posts/", include("aid_posts.urls")),
     path("talent/", include("talent_pool.urls")),
     path("messages/", include("messaging.urls")),
+    path("committee/", include("committee.urls")),
     path("", include("neighbors.urls")),
     path("admin/", admin.site.urls),
 ]
