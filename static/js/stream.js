@@ -1,20 +1,28 @@
 // The person's own real-time stream (messaging.consumers.StreamConsumer): keeps the header
-// bell's unread count right, announces new notifications to screen readers, and passes every
-// frame on as a "jinlin:stream" event for the page's own scripts (the nearby list listens for
-// "feed.changed"). Without WebSockets the bell still shows the count rendered with the page.
+// bell's unread count and the unread messages badge right, announces new notifications to
+// screen readers, keeps the person's presence fresh (no email about what they are looking at),
+// and passes every frame on as a "jinlin:stream" event for the page's own scripts (the nearby
+// list listens for "feed.changed"). Without WebSockets the header shows the counts rendered
+// with the page.
 (function () {
   "use strict";
   if (!("WebSocket" in window)) {
     return;
   }
+  const script = document.currentScript;
   const bell = document.getElementById("notification-bell");
   const announcer = document.getElementById("stream-announcer");
   const countEl = bell ? bell.querySelector("[data-unread]") : null;
+  const messagesBadge = document.querySelector("#messages-link [data-unread-messages]");
+  const messagesCount = messagesBadge ? messagesBadge.querySelector("[data-count]") : null;
   // 4401: not logged in (any more); 4403: account closed. Reconnecting would not help.
   const REFUSED = [4401, 4403];
   const MIN_BACKOFF = 1000;
   const MAX_BACKOFF = 30000;
+  // settings.PRESENCE_PING_SECONDS, when the page says it (data-ping-seconds on this script).
+  const PING_MS = (Number(script && script.dataset.pingSeconds) || 30) * 1000;
   let backoff = MIN_BACKOFF;
+  let pingTimer = null;
 
   function setUnread(count) {
     if (!bell || typeof count !== "number" || count < 0) {
@@ -25,6 +33,14 @@
     bell.classList.toggle("has-unread", count > 0);
     const label = count > 0 ? bell.dataset.labelSome.replace("__COUNT__", String(count)) : bell.dataset.labelNone;
     bell.setAttribute("aria-label", label);
+  }
+
+  function setUnreadMessages(count) {
+    if (!messagesBadge || typeof count !== "number" || count < 0) {
+      return;
+    }
+    messagesCount.textContent = String(count);
+    messagesBadge.hidden = count === 0;
   }
 
   function announce(notification) {
@@ -42,10 +58,12 @@
   }
 
   function handle(frame) {
-    if (frame.type === "hello" || frame.type === "pong") {
+    if (frame.type === "hello" || frame.type === "pong" || frame.type === "notification" || frame.type === "unread") {
+      // Counted by the server when it sent the frame: right even after missed frames.
       setUnread(frame.unread);
-    } else if (frame.type === "notification") {
-      setUnread(frame.unread);
+      setUnreadMessages(frame.unread_messages);
+    }
+    if (frame.type === "notification") {
       announce(frame.notification);
     }
     window.dispatchEvent(new CustomEvent("jinlin:stream", { detail: frame }));
@@ -63,6 +81,9 @@
     const socket = new WebSocket(scheme + window.location.host + "/ws/stream/");
     socket.addEventListener("open", function () {
       backoff = MIN_BACKOFF;
+      pingTimer = window.setInterval(function () {
+        socket.send(JSON.stringify({ type: "ping" }));
+      }, PING_MS);
     });
     socket.addEventListener("message", function (event) {
       let frame;
@@ -76,6 +97,8 @@
       }
     });
     socket.addEventListener("close", function (event) {
+      window.clearInterval(pingTimer);
+      pingTimer = null;
       if (REFUSED.indexOf(event.code) !== -1) {
         return;
       }

@@ -10,8 +10,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from messaging.context_processors import notifications as notifications_context
-from messaging.models import Notification
-from messaging.services import notification_mark_read, notification_send, notifications_mark_read
+from messaging.models import Conversation, Notification
+from messaging.services import (
+    conversation_mark_read,
+    conversation_open,
+    message_send,
+    notification_mark_read,
+    notification_send,
+    notifications_mark_read,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -161,15 +168,30 @@ def test_anonymous_visitors_are_sent_to_log_in(resident, name):
 
 
 def test_the_context_processor_counts_ones_own_unread(resident, helper, django_assert_num_queries):
+    # Given two unread notifications of one's own, one read, and someone else's
     send(resident, "一")
     send(resident, "二")
     notification_mark_read(user=resident, notification=send(resident, "三"))
     send(helper, "别人的")
+    # and, in a conversation, one's own message and three from the helper, the first of them read
+    conversation = conversation_open(
+        kind=Conversation.Kind.CLAIM, subject="aid_post:1", title="修水龙头", participants=[resident, helper]
+    )
+    message_send(actor=resident, conversation_id=conversation.pk, body="自己的不算")
+    first, _created = message_send(actor=helper, conversation_id=conversation.pk, body="一")
+    message_send(actor=helper, conversation_id=conversation.pk, body="二")
+    message_send(actor=helper, conversation_id=conversation.pk, body="三")
+    conversation_mark_read(actor=resident, conversation_id=conversation.pk, up_to=first.pk)
     request = RequestFactory().get("/")
     request.user = resident
 
-    with django_assert_num_queries(1):
-        assert notifications_context(request) == {"unread_notifications": 2}
+    # When a page asks for the header's counts, then one query each gives them
+    with django_assert_num_queries(2):
+        assert notifications_context(request) == {
+            "unread_notifications": 2,
+            "unread_messages": 2,
+            "presence_ping_seconds": settings.PRESENCE_PING_SECONDS,
+        }
 
 
 def test_the_context_processor_asks_nothing_for_anonymous_visitors(django_assert_num_queries):
