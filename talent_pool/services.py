@@ -8,12 +8,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import gettext_lazy, override
 
 from neighbors.images import ProcessedImage
 from neighbors.models import User
+from neighbors.notices import notice_send
 from neighbors.services import decision_reason, files_delete_after_commit
 
 from .models import AvailabilitySlot, Credential, HelpRecord, Skill, TalentProfile, TalentSkill
@@ -145,6 +147,21 @@ def _credential_decide(*, actor: User, credential: Credential, status: str, reas
     if not decided:
         raise ValidationError(_("This certificate has already been decided."))
     credential.refresh_from_db()
+    skill = credential.talent_skill.skill
+    title = (
+        gettext_lazy("Your certificate for %(skill)s was verified")
+        if status == Credential.Status.VERIFIED
+        else gettext_lazy("Your certificate for %(skill)s was not accepted")
+    )
+    with override(credential.talent_skill.talent.user.profile.language):
+        skill_name = str(skill)
+    notice_send(
+        user=credential.talent_skill.talent.user,
+        title=title,
+        params={"skill": skill_name},
+        body=reason,
+        url=reverse("talent_pool:my_profile"),
+    )
     return credential
 
 

@@ -13,6 +13,7 @@ from ..models import (
     Consent,
     ContactDisclosure,
     ContactMethod,
+    ContactShare,
     GuardianConsent,
     Membership,
     Partnership,
@@ -61,6 +62,7 @@ def _neighbors_erase(user: User) -> None:
     GuardianConsent.objects.filter(minor=user).delete()
     Block.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()
     Partnership.objects.filter(Q(user=user) | Q(partner=user)).delete()
+    ContactShare.objects.filter(Q(owner=user) | Q(viewer=user)).delete()
     # The log of who saw this person's details goes; where they were the viewer, the
     # row is the other owner's record and stays (it will name "Deleted user").
     ContactDisclosure.objects.filter(owner=user).delete()

@@ -4,10 +4,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..models import Community, Grid, GuardianConsent, Membership, Place, Profile, RoleChange, User
+from ..notices import notice_send
 from ..permissions import can_change_role, can_decide_membership, can_leave
 from .reasons import decision_reason
 
@@ -78,13 +81,30 @@ def membership_approve(*, actor: User, membership: Membership, guardian: Guardia
             consent.save()
         elif not recorded.exists():
             raise ValidationError(_("This resident is under 14. Record their guardian's consent before approving."))
-    return _membership_decide(actor=actor, membership=membership, status=Membership.Status.APPROVED, reason="")
+    membership = _membership_decide(actor=actor, membership=membership, status=Membership.Status.APPROVED, reason="")
+    notice_send(
+        user=membership.user,
+        title=gettext_lazy("You are now a member of %(community)s"),
+        params={"community": membership.community.name},
+        url=reverse("neighbors:communities"),
+    )
+    return membership
 
 
 @transaction.atomic
 def membership_decline(*, actor: User, membership: Membership, reason: str) -> Membership:
     reason = decision_reason(reason, missing=_("Tell the resident why, so they know what to do next."))
-    return _membership_decide(actor=actor, membership=membership, status=Membership.Status.DECLINED, reason=reason)
+    membership = _membership_decide(
+        actor=actor, membership=membership, status=Membership.Status.DECLINED, reason=reason
+    )
+    notice_send(
+        user=membership.user,
+        title=gettext_lazy("Your request to join %(community)s was declined"),
+        params={"community": membership.community.name},
+        body=reason,
+        url=reverse("neighbors:communities"),
+    )
+    return membership
 
 
 @transaction.atomic

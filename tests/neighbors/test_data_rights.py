@@ -506,6 +506,6 @@ class TestDeleteView:
 
 def test_registering_a_holder_again_replaces_it():
     labels = [holder.label for holder in _holders.values()]
-    assert labels == ["talent_pool", "messaging", "aid_posts"]
+    assert labels == ["talent_pool", "messaging", "aid_posts", "committee"]
     data_holder_register(_holders["messaging"])
     assert [holder.label for holder in _holders.values()] == labels
