@@ -10,6 +10,7 @@ class MessagingConfig(AppConfig):
         # Tell neighbors how to export and erase this app's part of a person's data
         # (see neighbors/data_rights.py: neighbors may not import this app).
         from neighbors.data_rights import DataHolder, data_holder_register
+        from neighbors.notices import notice_sender_register
 
         from . import selectors, services
 
@@ -21,3 +22,5 @@ class MessagingConfig(AppConfig):
                 erase=lambda user: services.user_data_erase(user=user),
             )
         )
+        # And how they tell people about committee decisions (membership, certificates).
+        notice_sender_register(services.notification_send_translated)

@@ -22,19 +22,19 @@ import json
 import logging
 from datetime import datetime
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
 
 from neighbors.models import User
 from neighbors.permissions import communities_visible_to
 
 from . import events, selectors, services
-from .models import MESSAGE_MAX_LENGTH
+from .models import MESSAGE_MAX_LENGTH, Message
 from .permissions import can_access_conversation
 
 logger = logging.getLogger(__name__)
@@ -93,10 +93,30 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if frame is None:
             await self.close(code=CLOSE_MALFORMED)
             return
+        replies, close_code = await database_sync_to_async(self._answer)(frame)
+        for reply in replies:
+            await self._send_json(reply)
+        if close_code is not None:
+            await self.close(code=close_code)
+        elif frame["type"] == "ping":
+            await self._rejoin()
+
+    async def _rejoin(self) -> None:
+        """The layer forgets a group membership after group_expiry (a day), however long the
+        socket stays open; joining again on each ping renews it."""
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except Exception:
+            logger.warning("channel layer refused group_add for %s on ping", self.group, exc_info=True)
+
+    # What follows runs on the database thread: one trip there per frame, not one per query
+    # (every trip queues behind every other socket's on that one thread; bench/README.md).
+
+    def _answer(self, frame: dict) -> tuple[list[dict], int | None]:
+        """The frames to send back, and a close code if the socket must close."""
         # Access can be revoked while the socket is open: check on every frame.
-        if not await database_sync_to_async(can_access_conversation)(self.user, self.conversation_id):
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
+        if not can_access_conversation(self.user, self.conversation_id):
+            return [], CLOSE_FORBIDDEN
         handler = {
             "message.send": self._send_message,
             "message.edit": self._edit_message,
@@ -106,93 +126,92 @@ class ChatConsumer(AsyncWebsocketConsumer):
             "ping": self._ping,
         }[frame["type"]]
         try:
-            await handler(frame)
+            return handler(frame)
         except PermissionDenied:
-            await self.close(code=CLOSE_FORBIDDEN)
+            return [], CLOSE_FORBIDDEN
 
-    async def _send_message(self, frame: dict) -> None:
+    def _send_message(self, frame: dict) -> tuple[list[dict], int | None]:
         client_id = frame["client_id"]
         try:
-            message, _created = await database_sync_to_async(services.message_send)(
+            message, _created = services.message_send(
                 actor=self.user, conversation_id=self.conversation_id, body=frame["body"], client_id=client_id
             )
         except services.RateLimited as limited:
             self.strikes += 1
-            await self._send_json(
-                {
-                    "type": "error",
-                    "code": "rate_limited",
-                    "client_id": client_id,
-                    "retry_after": limited.retry_after,
-                    "errors": [_rate_limited_text(limited.retry_after)],
-                }
-            )
-            if self.strikes >= settings.MESSAGE_RATE_STRIKES:
-                await self.close(code=CLOSE_RATE_LIMITED)
-            return
-        except ValidationError as error:
-            await self._send_json(
-                {"type": "error", "code": "invalid", "client_id": client_id, "errors": error.messages}
-            )
-            return
-        payload = await database_sync_to_async(events.message_payload)(message, viewer_id=self.user.pk)
-        await self._send_json(
-            {
-                "type": "message.ack",
+            error = {
+                "type": "error",
+                "code": "rate_limited",
                 "client_id": client_id,
-                "id": message.pk,
-                "status": message.status,
-                "message": payload,
+                "retry_after": limited.retry_after,
+                "errors": [limited.text],
             }
-        )
-
-    async def _edit_message(self, frame: dict) -> None:
-        await self._change(services.message_edit, frame, body=frame["body"])
-
-    async def _delete_message(self, frame: dict) -> None:
-        await self._change(services.message_delete, frame)
-
-    async def _change(self, service, frame: dict, **kwargs) -> None:
-        """An edit or a delete: everyone, the sender included, hears the result as a "message"
-        frame from the broadcast; only a refusal is answered here."""
-        try:
-            await database_sync_to_async(service)(
-                actor=self.user, conversation_id=self.conversation_id, message_id=frame["id"], **kwargs
-            )
+            return [error], CLOSE_RATE_LIMITED if self.strikes >= settings.MESSAGE_RATE_STRIKES else None
         except ValidationError as error:
-            await self._send_json({"type": "error", "code": "invalid", "id": frame["id"], "errors": error.messages})
+            return [{"type": "error", "code": "invalid", "client_id": client_id, "errors": error.messages}], None
+        ack = {
+            "type": "message.ack",
+            "client_id": client_id,
+            "id": message.pk,
+            "status": message.status,
+            "message": events.message_payload(message, viewer_id=self.user.pk),
+        }
+        return [ack], None
 
-    async def _read(self, frame: dict) -> None:
+    def _edit_message(self, frame: dict) -> tuple[list[dict], int | None]:
+        return self._change(services.message_edit, frame, body=frame["body"])
+
+    def _delete_message(self, frame: dict) -> tuple[list[dict], int | None]:
+        return self._change(services.message_delete, frame)
+
+    def _change(self, service, frame: dict, **kwargs) -> tuple[list[dict], int | None]:
+        """An edit or a delete: everyone, the sender included, hears the result of a published
+        message as a "message" frame from the broadcast. A message awaiting review is nobody
+        else's business and is not broadcast, so its sender hears the result here."""
         try:
-            await database_sync_to_async(services.conversation_mark_read)(
-                actor=self.user, conversation_id=self.conversation_id, up_to=frame["up_to"]
-            )
+            message = service(actor=self.user, conversation_id=self.conversation_id, message_id=frame["id"], **kwargs)
         except ValidationError as error:
-            await self._send_json({"type": "error", "code": "invalid", "errors": error.messages})
+            return [{"type": "error", "code": "invalid", "id": frame["id"], "errors": error.messages}], None
+        if message.status != Message.Status.VISIBLE:
+            return [{"type": "message", "message": events.message_payload(message, viewer_id=self.user.pk)}], None
+        return [], None
 
-    async def _catch_up(self, frame: dict) -> None:
+    def _read(self, frame: dict) -> tuple[list[dict], int | None]:
+        try:
+            services.conversation_mark_read(actor=self.user, conversation_id=self.conversation_id, up_to=frame["up_to"])
+        except ValidationError as error:
+            return [{"type": "error", "code": "invalid", "errors": error.messages}], None
+        return [], None
+
+    def _catch_up(self, frame: dict) -> tuple[list[dict], int | None]:
         now = timezone.now()
-        payloads, more = await database_sync_to_async(selectors.message_payloads_after)(
+        payloads, more = selectors.message_payloads_after(
             self.conversation_id, frame["after"], viewer_id=self.user.pk, changed_after=frame["changed_after"]
         )
-        for payload in payloads:
-            await self._send_json({"type": "message", "message": payload})
-        reads = await database_sync_to_async(selectors.read_marks_of)(self.conversation_id)
-        last_id = max([frame["after"], *(payload["id"] for payload in payloads)])
-        await self._send_json(
-            {
-                "type": "caught_up",
-                "last_id": last_id,
-                "more": more,
-                # Changes after this moment come live or in the next catch-up's changed_after.
-                "now": now.isoformat(),
-                "reads": {str(user_id): up_to for user_id, up_to in reads.items()},
-            }
-        )
+        reads = selectors.read_marks_of(self.conversation_id)
+        caught_up = {
+            "type": "caught_up",
+            "last_id": max([frame["after"], *(payload["id"] for payload in payloads)]),
+            "more": more,
+            # Changes after this moment come live or in the next catch-up's changed_after.
+            "now": now.isoformat(),
+            "reads": {str(user_id): up_to for user_id, up_to in reads.items()},
+        }
+        return [*({"type": "message", "message": payload} for payload in payloads), caught_up], None
 
-    async def _ping(self, frame: dict) -> None:
-        await database_sync_to_async(services.presence_seen)(user=self.user)
-        await self._send_json({"type": "pong"})
+    def _ping(self, frame: dict) -> tuple[list[dict], int | None]:
+        services.presence_seen(user=self.user)
+        return [{"type": "pong"}], None
+
+    # The channel layer's events. These touch no database, so they skip the connection
+    # housekeeping Channels runs before every handler (a trip to the database thread, once per
+    # socket per message: a room of 100 made 100 trips for each message; bench/README.md).
+    EVENTS_WITHOUT_DATABASE = frozenset({events.MESSAGE_NEW, events.READ})
+
+    async def dispatch(self, message: dict) -> None:
+        if message["type"] in self.EVENTS_WITHOUT_DATABASE:
+            await getattr(self, get_handler_name(message))(message)
+            return
+        await super().dispatch(message)
 
     async def chat_message(self, event: dict) -> None:
         await self._send_json({"type": "message", "message": event["message"]})
@@ -202,10 +221,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))
-
-
-def _rate_limited_text(retry_after: int) -> str:
-    return _("You are sending messages too fast. Wait %(seconds)d seconds and try again.") % {"seconds": retry_after}
 
 
 def _message_id(value) -> int | None:

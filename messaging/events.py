@@ -99,6 +99,10 @@ def broadcast_message(message: Message, *, new: bool) -> None:
             .values_list("user_id", flat=True)
         )
         sends += [(user_group(user_id), {"type": UNREAD_CHANGED}) for user_id in others]
+        if message.conversation.kind == message.conversation.Kind.ANNOUNCEMENT:
+            # Members read announcements without a seat until they open them: every open page
+            # in the community (they all listen to its feed) recounts.
+            sends.append((feed_group(message.conversation.community_id), {"type": UNREAD_CHANGED}))
     _group_send_all(sends)
 
 

@@ -66,6 +66,10 @@ class Participant(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="participants")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversation_seats")
     joined_at = models.DateTimeField(auto_now_add=True)
+    # A seat made only to keep the read state of someone whose access comes from a role (staff
+    # in the staff kinds, members reading announcements): it grants nothing, so losing the role
+    # ends the access.
+    through_role = models.BooleanField(default=False)
     # The newest message id the person has seen; only ever moves forward.
     last_read_id = models.PositiveBigIntegerField(default=0)
     # The newest message id an email has told them about (see messaging/email.py).
@@ -109,6 +113,10 @@ class Message(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the others were first shown it (on sending, or on release after review). A message
+    # an edit sends back for review is then known to have been seen, so that a reconnecting
+    # client learns it was withdrawn; one held from the start never was anyone else's business.
+    published_at = models.DateTimeField(null=True, blank=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     # Moves on every change after sending (edit, delete, review), so that a reconnecting client

@@ -1,6 +1,6 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -15,6 +15,10 @@ from .permissions import conversations_visible_to, held_messages_reviewable_by
 
 HISTORY_SIZE = 50
 CATCH_UP_BATCH = 200
+# Two messages sent at once can commit out of id order: a client that already has id 11 may
+# miss id 10 committed just after. Changes are looked for this much before the client's mark,
+# so such a message comes with the next catch-up (clients keep messages by id: repeats are harmless).
+CATCH_UP_OVERLAP = timedelta(seconds=30)
 
 
 def _readable_by(viewer_id: int) -> Q:
@@ -59,7 +63,12 @@ def conversation_list(user: User) -> list[Conversation]:
     conversations = list(
         conversations_visible_to(user)
         .select_related("community")
-        .prefetch_related("participants__user__profile")
+        .prefetch_related(
+            Prefetch(
+                "participants",
+                queryset=Participant.objects.select_related("user__profile").order_by("joined_at", "pk"),
+            )
+        )
         .annotate(last_message_at=Subquery(newest.values("created_at")[:1]))
         .order_by(F("last_message_at").desc(nulls_last=True), "-created_at", "-id")
     )
@@ -100,15 +109,25 @@ def message_payloads_after(
     new = new[:CATCH_UP_BATCH]
     changed = []
     if changed_after is not None:
-        # Those it has: ids up to what it said it has. A message released from review has an
-        # old id and a new change time, so it comes this way too.
-        changed = list(readable.filter(id__lte=after_id, changed_at__gt=changed_after).order_by("id"))
+        # Those it has (ids up to what it said it has) that changed since: edited, deleted, and
+        # released from review (an old id with a new change time). And those it was shown that
+        # an edit sent back for review, so that it shows them withdrawn.
+        withdrawn = Q(published_at__isnull=False) & ~Q(status=Message.Status.VISIBLE)
+        changed = list(
+            Message.objects.filter(_readable_by(viewer_id) | withdrawn, conversation_id=conversation_id)
+            .filter(id__lte=after_id, changed_at__gt=changed_after - CATCH_UP_OVERLAP)
+            .select_related("sender__profile")
+            .order_by("id")
+        )
     return [message_payload(message, viewer_id=viewer_id) for message in changed + new], more
 
 
 def read_marks_of(conversation_id: int) -> dict[int, int]:
     """Each seated person's read mark, for "seen" under what one sent."""
-    return dict(Participant.objects.filter(conversation_id=conversation_id).values_list("user_id", "last_read_id"))
+    seats = Participant.objects.filter(conversation_id=conversation_id).exclude(
+        conversation__kind=Conversation.Kind.ANNOUNCEMENT
+    )
+    return dict(seats.values_list("user_id", "last_read_id"))
 
 
 def message_in(conversation: Conversation, message_id: int, viewer: User) -> Message | None:
@@ -117,9 +136,36 @@ def message_in(conversation: Conversation, message_id: int, viewer: User) -> Mes
     )
 
 
-def held_messages_for(user: User) -> QuerySet[Message]:
-    """What the filter held in the communities the person works for, oldest first, with context."""
-    return held_messages_reviewable_by(user).select_related("sender__profile", "conversation").order_by("created_at")
+HELD_CONTEXT_SIZE = 3
+
+
+def held_messages_for(user: User, limit: int = 50) -> list[Message]:
+    """What the filter held in the communities the person works for, oldest first, each with
+    `context`: the published messages just before it in its conversation, for the reviewer.
+    A fixed number of queries: one subquery per place before it, then one fetch of them all."""
+    before = (
+        Message.objects.filter(
+            conversation=OuterRef("conversation"),
+            id__lt=OuterRef("pk"),
+            status=Message.Status.VISIBLE,
+            deleted_at__isnull=True,
+        )
+        .order_by("-id")
+        .values("id")
+    )
+    held = list(
+        held_messages_reviewable_by(user)
+        .select_related("sender__profile", "conversation__community")
+        .order_by("created_at", "pk")
+        .annotate(**{f"context_{place}": Subquery(before[place : place + 1]) for place in range(HELD_CONTEXT_SIZE)})[
+            :limit
+        ]
+    )
+    places = [[getattr(message, f"context_{place}") for place in range(HELD_CONTEXT_SIZE)] for message in held]
+    context = Message.objects.select_related("sender__profile").in_bulk({pk for row in places for pk in row} - {None})
+    for message, nearest_first in zip(held, places, strict=True):
+        message.context = [context[pk] for pk in reversed(nearest_first) if pk is not None]
+    return held
 
 
 def email_opt_outs_of(user: User) -> set[str]:

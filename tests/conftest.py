@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from aid_posts.services import aid_post_create
+from messaging.services import rate_limits_reset
 from neighbors.models import Grid, Membership
 
 from .factories import CommunityFactory, MembershipFactory, PlaceFactory, UserFactory, skill, window
@@ -30,6 +31,13 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """The messaging rate limits count per person across tests otherwise (user ids repeat)."""
+    rate_limits_reset()
+    yield
 
 
 @pytest.fixture

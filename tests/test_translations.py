@@ -12,7 +12,7 @@ from django.core.management import call_command
 from tests.conftest import IN_CI
 
 LOCALES = ["zh_Hans", "en"]
-SOURCE_DIRS = ["config", "neighbors", "talent_pool", "aid_posts", "messaging", "templates"]
+SOURCE_DIRS = ["config", "neighbors", "talent_pool", "aid_posts", "messaging", "committee", "templates"]
 LOCALE_DIR = Path(settings.BASE_DIR) / "locale"
 
 

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "talent_pool",
     "messaging",
     "aid_posts",
+    "committee",
 ]
 
 MIDDLEWARE = [
@@ -93,15 +94,23 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # "core" (channels_redis.core.RedisChannelLayer) or "pubsub" (RedisPubSubChannelLayer); see
 # bench/README.md for the measurement behind the default.
 CHANNEL_LAYER = env.str("CHANNEL_LAYER", default="core")
+# channels_redis waits up to 5 s on each receive (BZPOPMIN); redis-py 8 gives up reading a
+# socket after 5 s by default, which raised TimeoutError on every idle WebSocket (code 1006
+# after 5 s of quiet). The read timeout must outlast the wait. And its pool of 100 connections
+# refused broadcasts to a room of 100 (one group send per member's stream at once).
+REDIS_CHANNEL_HOST = {"address": REDIS_URL, "socket_timeout": 10, "max_connections": 1000}
 if REDIS_URL and CHANNEL_LAYER == "pubsub":
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_CHANNEL_HOST]},
+        }
     }
 elif REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+            "CONFIG": {"hosts": [REDIS_CHANNEL_HOST], "capacity": 1000, "expiry": 60},
         }
     }
 else:

@@ -29,7 +29,10 @@ def conversation_open(
     if created:
         conversation.full_clean()
     for user in participants:
-        Participant.objects.get_or_create(conversation=conversation, user=user)
+        seat, created = Participant.objects.get_or_create(conversation=conversation, user=user)
+        if not created and seat.through_role:
+            # Someone who read here through a role is now in it in their own right.
+            Participant.objects.filter(pk=seat.pk).update(through_role=False)
     return conversation
 
 
@@ -117,9 +120,11 @@ def conversation_url(conversation: Conversation) -> str:
 
 
 def seat_for(user: User, conversation: Conversation) -> Participant:
-    """The person's seat, made on first use for the staff kinds and announcements, where access
-    comes from a role rather than a seat."""
-    seat, _created = Participant.objects.get_or_create(conversation=conversation, user=user)
+    """The person's seat; made on first use for the staff kinds and announcements, where access
+    comes from a role, as a seat that only keeps read state (through_role) and grants nothing."""
+    seat, _created = Participant.objects.get_or_create(
+        conversation=conversation, user=user, defaults={"through_role": True}
+    )
     return seat
 
 
@@ -137,7 +142,9 @@ def conversation_mark_read(*, actor: User, conversation_id: int, up_to: int) -> 
     seat = seat_for(actor, conversation)
     moved = Participant.objects.filter(pk=seat.pk, last_read_id__lt=up_to).update(last_read_id=up_to)
     if moved:
-        transaction.on_commit(lambda: events.broadcast_read(conversation_id, actor.pk, up_to))
+        if conversation.kind != Conversation.Kind.ANNOUNCEMENT:
+            # Who has read an announcement is nobody's business but the reader's.
+            transaction.on_commit(lambda: events.broadcast_read(conversation_id, actor.pk, up_to))
         transaction.on_commit(lambda: events.broadcast_unread_changed([actor.pk]))
         return up_to
     seat.refresh_from_db(fields=["last_read_id"])

@@ -2,20 +2,24 @@
 goes through these, so the rules and the broadcast after commit are the same everywhere."""
 
 import functools
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from limits import parse_many
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from neighbors.images import ProcessedImage
-from neighbors.models import ContactMethod, User
+from neighbors.models import ContactMethod, Membership, User
+from neighbors.permissions import STAFF_ROLES
 from neighbors.selectors import sensitive_words_in
 from neighbors.services import contact_share, decision_reason, files_delete_after_commit
 
@@ -32,6 +36,8 @@ from ..permissions import (
 from .conversations import conversation_url, seat_for
 from .notifications import notification_send_translated
 
+logger = logging.getLogger(__name__)
+
 
 class RateLimited(Exception):
     """Too many messages: refused before anything is stored. `retry_after` in whole seconds."""
@@ -39,6 +45,15 @@ class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(retry_after)
         self.retry_after = retry_after
+
+    @property
+    def text(self) -> str:
+        """What the sender reads, in the active language."""
+        return ngettext(
+            "You are sending messages too fast. Wait %(seconds)d second and try again.",
+            "You are sending messages too fast. Wait %(seconds)d seconds and try again.",
+            self.retry_after,
+        ) % {"seconds": self.retry_after}
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,9 @@ class _Limits:
 
 @functools.cache
 def _limits() -> _Limits:
-    storage = storage_from_string(settings.RATE_LIMIT_STORAGE_URL, key_prefix=settings.RATE_LIMIT_KEY_PREFIX)
+    storage = storage_from_string(
+        settings.RATE_LIMIT_STORAGE_URL, key_prefix=settings.RATE_LIMIT_KEY_PREFIX, wrap_exceptions=True
+    )
     return _Limits(MovingWindowRateLimiter(storage), parse_many(settings.MESSAGE_RATE_LIMITS))
 
 
@@ -59,23 +76,43 @@ def rate_limits_reset() -> None:
 
 
 def _rate_limit_hit(user: User) -> None:
-    """Count one send against every window; refuse if any is full (nothing is counted then)."""
+    """Count one send against each window in turn (one round trip each when they live in
+    Redis); refuse at the first full one. A refused send has counted against the windows
+    before it, which only slows a client that keeps hammering."""
     limits = _limits()
-    for rate in limits.rates:
-        if not limits.limiter.test(rate, "message", str(user.pk)):
-            reset_at = limits.limiter.get_window_stats(rate, "message", str(user.pk)).reset_time
-            raise RateLimited(max(1, int(reset_at - timezone.now().timestamp()) + 1))
-    for rate in limits.rates:
-        limits.limiter.hit(rate, "message", str(user.pk))
+    try:
+        for rate in limits.rates:
+            if not limits.limiter.hit(rate, "message", str(user.pk)):
+                reset_at = limits.limiter.get_window_stats(rate, "message", str(user.pk)).reset_time
+                raise RateLimited(max(1, int(reset_at - timezone.now().timestamp()) + 1))
+    except StorageError:
+        # Redis is down: the message is still saved in the database and reaches everyone by
+        # catch-up, so sending goes on unlimited for the outage rather than failing for all.
+        logger.warning("rate-limit storage unavailable; message from user %s not counted", user.pk, exc_info=True)
 
 
 def _conversation_for_writing(actor: User, conversation_id: int) -> Conversation:
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None or not can_write_in(actor, conversation):
         raise PermissionDenied
-    if blocked_in_conversation(actor, conversation_id):
+    # A block is between two people; an announcement is to the whole community, and one
+    # reader's block (their seat keeps only read state) must not silence it for everyone.
+    if conversation.kind != Conversation.Kind.ANNOUNCEMENT and blocked_in_conversation(actor, conversation_id):
         raise ValidationError(_("You cannot send messages here: one of you has blocked the other."))
     return conversation
+
+
+def _audience(conversation: Conversation) -> QuerySet[User]:
+    """Everyone who reads the conversation now: its seats, and its community's committee and
+    grid workers where they take part (they may not have a seat until they first look)."""
+    audience = Q(conversation_seats__conversation=conversation)
+    if conversation.staff_take_part:
+        audience |= Q(
+            memberships__community_id=conversation.community_id,
+            memberships__status=Membership.Status.APPROVED,
+            memberships__role__in=STAFF_ROLES,
+        )
+    return User.objects.filter(audience, is_active=True).distinct()
 
 
 def _held_for(body: str, conversation: Conversation) -> str:
@@ -108,6 +145,10 @@ def message_send(
         if existing is not None:
             if existing.conversation_id != conversation_id:
                 raise ValidationError(_("That message id was already used."))
+            if existing.status == Message.Status.VISIBLE:
+                # The first attempt may have been saved by a server that died before broadcasting
+                # it: say it again (clients keep messages by id, so a repeat changes nothing).
+                transaction.on_commit(lambda: events.broadcast_message(existing, new=False))
             return existing, False
     _rate_limit_hit(actor)
     body = body.strip()
@@ -119,8 +160,12 @@ def message_send(
             raise ValidationError(_("Unknown contact field."))
         if not can_share_contact_in(actor, conversation):
             raise ValidationError(_("Contact details cannot be shared here."))
-        others = [seat.user for seat in conversation.participants.exclude(user=actor).select_related("user")]
-        contact_share(owner=actor, viewers=others, kind=contact_kind, subject=conversation.subject)
+        contact_share(
+            owner=actor,
+            viewers=list(_audience(conversation).exclude(pk=actor.pk)),
+            kind=contact_kind,
+            subject=conversation.subject,
+        )
     elif image is not None:
         kind = Message.Kind.IMAGE
     elif not body:
@@ -136,6 +181,8 @@ def message_send(
     )
     if message.held_for:
         message.status = Message.Status.HELD
+    else:
+        message.published_at = timezone.now()
     message.full_clean(exclude=["conversation", "sender", "image", "thumbnail"], validate_constraints=False)
     if image is not None:
         message.image.save(image.image.name, image.image, save=False)
@@ -144,11 +191,14 @@ def message_send(
         with transaction.atomic():
             message.save()
     except IntegrityError:
-        # The same retry raced itself: the other attempt stored it.
-        existing = Message.objects.filter(sender=actor, client_id=client_id, conversation_id=conversation_id).first()
-        if client_id and existing is not None:
-            return existing, False
-        raise
+        # The same retry raced itself: the other attempt stored it (here, or in another
+        # conversation, which makes this one a misuse of the id).
+        existing = Message.objects.filter(sender=actor, client_id=client_id).first() if client_id else None
+        if existing is None:
+            raise
+        if existing.conversation_id != conversation_id:
+            raise ValidationError(_("That message id was already used.")) from None
+        return existing, False
     # One's own message is read; and staff get a seat (with their read state) by writing.
     seat = seat_for(actor, conversation)
     Participant.objects.filter(pk=seat.pk, last_read_id__lt=message.pk).update(last_read_id=message.pk)
@@ -183,6 +233,7 @@ def message_edit(*, actor: User, conversation_id: int, message_id: int, body: st
         raise ValidationError({"body": _("Write something, or delete the message instead.")})
     if body == message.body:
         return message
+    was_published = message.status == Message.Status.VISIBLE
     MessageRevision.objects.create(message=message, body=message.body)
     now = timezone.now()
     message.body = body
@@ -194,7 +245,10 @@ def message_edit(*, actor: User, conversation_id: int, message_id: int, body: st
         message.held_for = held_for
     message.full_clean(exclude=["conversation", "sender", "image", "thumbnail"], validate_constraints=False)
     message.save(update_fields=["body", "edited_at", "changed_at", "status", "held_for"])
-    transaction.on_commit(lambda: events.broadcast_message(message, new=False))
+    if was_published:
+        # Only what others were shown is news to them; a message awaiting review (or rejected)
+        # was never theirs to know about, and its sender hears of the change from the consumer.
+        transaction.on_commit(lambda: events.broadcast_message(message, new=False))
     return message
 
 
@@ -210,7 +264,9 @@ def message_delete(*, actor: User, conversation_id: int, message_id: int) -> Mes
     MessageRevision.objects.filter(message=message).delete()
     Message.objects.filter(pk=message.pk).update(body="", image="", thumbnail="", deleted_at=now, changed_at=now)
     message.refresh_from_db()
-    transaction.on_commit(lambda: events.broadcast_message(message, new=False))
+    if message.status == Message.Status.VISIBLE:
+        # As for an edit: a message the others were never shown is not announced as deleted.
+        transaction.on_commit(lambda: events.broadcast_message(message, new=False))
     return message
 
 
@@ -220,11 +276,10 @@ def message_release(*, actor: User, message: Message) -> Message:
     if not can_review_message(actor, message):
         raise PermissionDenied
     now = timezone.now()
-    updated = Message.objects.filter(pk=message.pk, status=Message.Status.HELD).update(
-        status=Message.Status.VISIBLE, reviewed_by=actor, reviewed_at=now, changed_at=now
-    )
-    if not updated:
+    held = Message.objects.filter(pk=message.pk, status=Message.Status.HELD)
+    if not held.update(status=Message.Status.VISIBLE, reviewed_by=actor, reviewed_at=now, changed_at=now):
         raise ValidationError(_("This message has already been reviewed."))
+    Message.objects.filter(pk=message.pk, published_at__isnull=True).update(published_at=now)
     message.refresh_from_db()
     transaction.on_commit(lambda: events.broadcast_message(message, new=True))
     return message

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from neighbors.models import User
 
 from .. import events
-from ..models import EmailOptOut, Message, Notification, Participant, Presence
+from ..models import Conversation, EmailOptOut, Message, Notification, Participant, Presence
 
 
 @transaction.atomic
@@ -85,7 +85,8 @@ def _away_users(now) -> Q:
 
 def _email(user: User, subject: str, template: str, context: dict) -> None:
     body = render_to_string(template, {**context, "site_url": settings.SITE_URL, "user": user})
-    send_mail(subject, body, None, [user.email], fail_silently=False)
+    # Subjects come from titles people typed; a line break in a header makes send_mail refuse.
+    send_mail(" ".join(subject.split()), body, None, [user.email], fail_silently=False)
 
 
 def emails_send(*, now=None, batch: int = 500) -> int:
@@ -135,21 +136,26 @@ def _message_emails_send(*, now, due, oldest, batch: int) -> int:
         status=Message.Status.VISIBLE,
         deleted_at__isnull=True,
     ).exclude(sender=OuterRef("user"))
-    newest_unread = unread.filter(id__gt=OuterRef("emailed_up_to_id")).order_by("-id").values("id")[:1]
+    newest_unread = unread.filter(id__gt=OuterRef("emailed_up_to_id")).order_by("-id")
     seats = (
+        # Announcements reach the whole community: they wait on the site, never in everyone's inbox.
         Participant.objects.filter(_away_users(now), user__is_active=True)
+        .exclude(conversation__kind=Conversation.Kind.ANNOUNCEMENT)
         .exclude(user__email="")
         .exclude(user__email_opt_outs__kind=Notification.Kind.MESSAGE)
-        .annotate(newest_unread=Subquery(newest_unread))
-        .filter(newest_unread__isnull=False)
+        .annotate(
+            newest_unread=Subquery(newest_unread.values("id")[:1]),
+            newest_unread_at=Subquery(newest_unread.values("created_at")[:1]),
+        )
+        # In the query, not after it: seats whose newest message is too fresh or too old would
+        # otherwise fill every batch and keep the due ones waiting for good.
+        .filter(newest_unread_at__gte=oldest, newest_unread_at__lte=due)
         .select_related("user__profile", "conversation")
         .order_by("pk")[:batch]
     )
     sent = 0
     for seat in seats:
         message = Message.objects.select_related("sender__profile").get(pk=seat.newest_unread)
-        if not (oldest <= message.created_at <= due):
-            continue
         claimed = Participant.objects.filter(pk=seat.pk, emailed_up_to_id__lt=message.pk).update(
             emailed_up_to_id=message.pk
         )

@@ -1,6 +1,8 @@
 """Each person's stream: notifications reach only their owner, feed changes only the community's
 members, the unread count is right on connect and with every notification."""
 
+from datetime import timedelta
+
 import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
@@ -12,9 +14,17 @@ from django.utils import timezone
 
 from config.asgi import application
 from messaging.consumers import CLOSE_FORBIDDEN, CLOSE_TRY_AGAIN, CLOSE_UNAUTHENTICATED
-from messaging.models import Notification
-from messaging.services import feed_changed, notification_send, notifications_mark_read
-from neighbors.models import Membership
+from messaging.models import Conversation, Notification, Presence
+from messaging.services import (
+    announcement_channel,
+    conversation_mark_read,
+    conversation_open,
+    feed_changed,
+    message_send,
+    notification_send,
+    notifications_mark_read,
+)
+from neighbors.models import Membership, SensitiveWord
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
@@ -53,6 +63,17 @@ def send(user, title: str = "有人需要你帮忙") -> Notification:
     return notification_send(user=user, kind=Notification.Kind.DISPATCH, title=title, url="/posts/1/")
 
 
+def chat(user, conversation: Conversation, body: str):
+    return message_send(actor=user, conversation_id=conversation.pk, body=body)[0]
+
+
+@pytest.fixture
+def conversation(resident, helper):
+    return conversation_open(
+        kind=Conversation.Kind.CLAIM, subject="aid_post:1", title="修水龙头", participants=[resident, helper]
+    )
+
+
 async def test_an_anonymous_visitor_is_refused():
     _, connected, code = await connect()
     assert not connected
@@ -73,7 +94,7 @@ async def test_hello_carries_the_unread_count(resident):
 
     stream, hello = await connect_and_greet(resident)
 
-    assert hello == {"type": "hello", "unread": 1}
+    assert hello == {"type": "hello", "unread": 1, "unread_messages": 0}
     await stream.disconnect()
 
 
@@ -122,7 +143,7 @@ async def test_the_count_after_a_reconnect_reflects_what_was_read_meanwhile(resi
     await database_sync_to_async(send)(resident)  # sent while no page was open
 
     again, hello = await connect_and_greet(resident)
-    assert hello == {"type": "hello", "unread": 1}
+    assert hello == {"type": "hello", "unread": 1, "unread_messages": 0}
     await again.disconnect()
 
 
@@ -151,15 +172,99 @@ async def test_a_pending_member_hears_no_feed(make_member, community):
     await stream.disconnect()
 
 
-async def test_a_ping_is_answered_with_the_count(resident):
+async def test_a_ping_is_answered_with_the_count_and_marks_the_person_present(resident):
     stream, _ = await connect_and_greet(resident)
     await database_sync_to_async(send)(resident)
     await stream.receive_json_from(timeout=5)
+    long_ago = timezone.now() - timedelta(hours=1)
+    await database_sync_to_async(Presence.objects.filter(user=resident).update)(seen_at=long_ago)
 
     await stream.send_json_to({"type": "ping"})
 
-    assert await stream.receive_json_from(timeout=5) == {"type": "pong", "unread": 1}
+    assert await stream.receive_json_from(timeout=5) == {"type": "pong", "unread": 1, "unread_messages": 0}
+    presence = await database_sync_to_async(Presence.objects.get)(user=resident)
+    assert presence.seen_at > long_ago
     await stream.disconnect()
+
+
+async def test_connecting_marks_the_person_present(resident):
+    stream, _ = await connect_and_greet(resident)
+    assert await database_sync_to_async(Presence.objects.filter(user=resident).exists)()
+    await stream.disconnect()
+
+
+async def test_hello_counts_unread_messages(conversation, resident, helper):
+    await database_sync_to_async(chat)(resident, conversation, "一")
+    await database_sync_to_async(chat)(resident, conversation, "二")
+
+    theirs, hello = await connect_and_greet(helper)
+    mine, own_hello = await connect_and_greet(resident)
+
+    assert hello == {"type": "hello", "unread": 0, "unread_messages": 2}
+    assert own_hello["unread_messages"] == 0  # what one sent oneself is read
+    await theirs.disconnect()
+    await mine.disconnect()
+
+
+async def test_a_new_message_recounts_the_other_participants_stream_only(conversation, resident, helper, make_member):
+    theirs, _ = await connect_and_greet(helper)
+    mine, _ = await connect_and_greet(resident)
+    stranger, _ = await connect_and_greet(await database_sync_to_async(make_member)())
+
+    await database_sync_to_async(chat)(resident, conversation, "在吗")
+    first = await theirs.receive_json_from(timeout=5)
+    await database_sync_to_async(chat)(resident, conversation, "到楼下了")
+    second = await theirs.receive_json_from(timeout=5)
+
+    assert first == {"type": "unread", "unread": 0, "unread_messages": 1}
+    assert second == {"type": "unread", "unread": 0, "unread_messages": 2}
+    assert await mine.receive_nothing(timeout=0.3)
+    assert await stranger.receive_nothing(timeout=0.1)
+    for stream in (theirs, mine, stranger):
+        await stream.disconnect()
+
+
+async def test_reading_sends_the_reader_a_new_count(conversation, resident, helper):
+    await database_sync_to_async(chat)(resident, conversation, "一")
+    newest = await database_sync_to_async(chat)(resident, conversation, "二")
+    theirs, hello = await connect_and_greet(helper)
+    assert hello["unread_messages"] == 2
+
+    await database_sync_to_async(conversation_mark_read)(
+        actor=helper, conversation_id=conversation.pk, up_to=newest.pk - 1
+    )
+    after_first = await theirs.receive_json_from(timeout=5)
+    await database_sync_to_async(conversation_mark_read)(actor=helper, conversation_id=conversation.pk, up_to=newest.pk)
+    after_all = await theirs.receive_json_from(timeout=5)
+
+    assert after_first == {"type": "unread", "unread": 0, "unread_messages": 1}
+    assert after_all == {"type": "unread", "unread": 0, "unread_messages": 0}
+    await theirs.disconnect()
+
+
+async def test_a_held_message_recounts_nobody(conversation, resident, helper):
+    await database_sync_to_async(SensitiveWord.objects.create)(word="转账")
+    theirs, _ = await connect_and_greet(helper)
+
+    await database_sync_to_async(chat)(resident, conversation, "先转账给我")
+
+    assert await theirs.receive_nothing(timeout=0.3)
+    await theirs.disconnect()
+
+
+async def test_an_announcement_recounts_every_member_who_has_not_opened_the_channel(
+    resident, helper, committee, community, outsider
+):
+    channel = await database_sync_to_async(announcement_channel)(community=community)
+    member, _ = await connect_and_greet(resident)
+    stranger, _ = await connect_and_greet(outsider)
+
+    await database_sync_to_async(chat)(committee, channel, "周六上午停水")
+
+    assert await member.receive_json_from(timeout=5) == {"type": "unread", "unread": 0, "unread_messages": 1}
+    assert await stranger.receive_nothing(timeout=0.3)
+    await member.disconnect()
+    await stranger.disconnect()
 
 
 @pytest.mark.parametrize("frame", ["not json", "[1]", '{"type": "notification.send", "title": "x"}', '{"no": "type"}'])

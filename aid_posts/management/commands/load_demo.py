@@ -13,9 +13,20 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from aid_posts.models import AidPost, WelfareRole
-from aid_posts.services import aid_post_create, welfare_role_create
+from aid_posts.services import aid_post_claim, aid_post_create, claim_accept, welfare_role_create
+from messaging.services import announcement_channel, committee_conversation_open, message_send
 from neighbors.images import image_process
-from neighbors.models import Community, Consent, ContactMethod, Grid, Membership, Place, Profile, Street
+from neighbors.models import (
+    Community,
+    Consent,
+    ContactMethod,
+    Grid,
+    Membership,
+    Place,
+    Profile,
+    SensitiveWord,
+    Street,
+)
 from neighbors.services import (
     consent_grant,
     contact_method_set,
@@ -76,6 +87,8 @@ REQUESTS = [
 
 
 ROLE_TITLE = "周六法律调解值班"
+# Held for the committee's review wherever they appear (the district-wide part of the list).
+DEMO_SENSITIVE_WORDS = ["代开发票", "刷单返利"]
 
 
 def _certificate_picture() -> bytes:
@@ -175,9 +188,38 @@ class Command(BaseCommand):
                     window_ends_at=starts + timedelta(days=7),
                 )
 
+        self._conversations(community, users)
+
         self.stdout.write(self.style.SUCCESS("Demo community 莲兴社区 is ready. Log in at http://127.0.0.1:8000/ as:"))
         for email, name, _phone, _building, role in PEOPLE:
             self.stdout.write(f"  {email:<24} {DEMO_PASSWORD}   {name} ({role})")
+
+    def _conversations(self, community, users) -> None:
+        """A welcome in the announcements, 李师傅 helping 王阿姨 with her tap (and talking about
+        it), 张同学 asking the committee something, and a district-wide sensitive-word list."""
+        committee, wang, li, zhang = (
+            users["committee@demo.jinlin"],
+            users["wang@demo.jinlin"],
+            users["li@demo.jinlin"],
+            users["zhang@demo.jinlin"],
+        )
+        for word in DEMO_SENSITIVE_WORDS:
+            SensitiveWord.objects.get_or_create(community=None, word=word)
+        channel = announcement_channel(community=community)
+        if not channel.messages.exists():
+            message_send(
+                actor=committee,
+                conversation_id=channel.pk,
+                body="欢迎使用近邻！需要帮忙就点“求助”，居委会和网格员会一起跟进。本周六上午法律调解照常值班。",
+            )
+        tap = AidPost.objects.get(author=wang, title=REQUESTS[0][2])
+        if tap.status == AidPost.Status.OPEN:
+            conversation = claim_accept(actor=wang, claim=aid_post_claim(actor=li, post=tap))
+            message_send(actor=li, conversation_id=conversation.pk, body="王阿姨您好，我周六上午九点过来看看水龙头。")
+            message_send(actor=wang, conversation_id=conversation.pk, body="好的，谢谢李师傅！我在家等您。")
+        question = committee_conversation_open(actor=zhang, community=community, member=zhang)
+        if not question.messages.exists():
+            message_send(actor=zhang, conversation_id=question.pk, body="请问社区活动室周末可以借用吗？")
 
     def _judge(self, judge, committee) -> None:
         """The judge's consultation certificate is verified; the mediation one waits for the
