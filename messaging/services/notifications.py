@@ -16,6 +16,7 @@ from neighbors.models import User
 
 from .. import events
 from ..models import Conversation, EmailOptOut, Message, Notification, Participant, Presence
+from ..permissions import can_access_conversation
 
 
 @transaction.atomic
@@ -160,6 +161,10 @@ def _message_emails_send(*, now, due, oldest, batch: int) -> int:
             emailed_up_to_id=message.pk
         )
         if not claimed:
+            continue
+        if seat.through_role and not can_access_conversation(seat.user, seat.conversation_id):
+            # A read-state seat outlives the role that gave the access: no mail for a former
+            # committee member (the batch is claimed all the same, so it does not come back).
             continue
         count = (
             Message.objects.filter(

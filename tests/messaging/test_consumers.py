@@ -55,6 +55,10 @@ async def connect(conversation_id: int, user=None, origin=ORIGIN):
         headers.append((b"cookie", await db(session_cookie)(user)))
     communicator = WebsocketCommunicator(application, f"/ws/conversations/{conversation_id}/", headers=headers)
     connected, code = await communicator.connect()
+    if not connected:
+        # Let the refused application finish now: left to the closing event loop, its pending
+        # channels-redis receive is cancelled there and the run hangs (the Redis profile).
+        await communicator.disconnect()
     return communicator, connected, code
 
 

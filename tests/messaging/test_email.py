@@ -25,7 +25,7 @@ from messaging.services import (
     presence_seen,
 )
 from messaging.services import notifications as notification_services
-from neighbors.models import Profile, SensitiveWord
+from neighbors.models import Membership, Profile, SensitiveWord
 
 pytestmark = pytest.mark.django_db
 
@@ -256,6 +256,20 @@ class TestMessageEmails:
         [email] = mailoutbox
         assert email.to == [committee.email]
         assert "谢谢，已经解决了" in email.body
+
+    def test_not_once_the_staff_role_is_gone(self, community, resident, committee, mailoutbox):
+        # Given a committee member who wrote to a member, then left the committee
+        talk = committee_conversation_open(actor=committee, community=community, member=resident)
+        say(committee, talk, "您好，关于您反映的问题")
+        Membership.objects.filter(user=committee).update(role=Membership.Role.RESIDENT)
+
+        # When the member replies with something private
+        say(resident, talk, "我家门牌是 3 号，私事")
+
+        # Then no email carries it to the former committee member, now or on a later run
+        assert emails_send() == 0
+        assert emails_send() == 0
+        assert mailoutbox == []
 
     def test_not_for_announcements(self, community, resident, committee, mailoutbox):
         # Given a member who has opened the community's announcements (a seat with a read mark)

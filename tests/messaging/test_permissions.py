@@ -44,17 +44,6 @@ def sees(user, conversation: Conversation) -> bool:
 
 
 @pytest.fixture
-def conversation(resident, helper, community):
-    return conversation_open(
-        kind=Conversation.Kind.CLAIM,
-        subject="aid_post:1",
-        title="修水龙头",
-        participants=[resident, helper],
-        community=community,
-    )
-
-
-@pytest.fixture
 def committee_conversation(resident, community):
     return committee_conversation_open(actor=resident, community=community, member=resident)
 

@@ -43,17 +43,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def conversation(resident, helper, community):
-    return conversation_open(
-        kind=Conversation.Kind.CLAIM,
-        subject="aid_post:1",
-        title="修水龙头",
-        participants=[resident, helper],
-        community=community,
-    )
-
-
-@pytest.fixture
 def listed_word():
     return SensitiveWord.objects.create(word="转账")
 

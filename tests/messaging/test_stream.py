@@ -42,6 +42,10 @@ async def connect(user=None, origin=ORIGIN):
         headers.append((b"cookie", await database_sync_to_async(session_cookie)(user)))
     communicator = WebsocketCommunicator(application, "/ws/stream/", headers=headers)
     connected, code = await communicator.connect()
+    if not connected:
+        # A refused handshake leaves the application task waiting on the channel layer; with
+        # Redis, closing the test's loop would then wait for it for ever.
+        await communicator.disconnect()
     return communicator, connected, code
 
 

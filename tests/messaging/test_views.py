@@ -56,18 +56,6 @@ def message_url(name: str, message: Message) -> str:
 
 
 @pytest.fixture
-def conversation(community, resident, helper) -> Conversation:
-    """A request's conversation between the poster (resident) and the accepted helper."""
-    return conversation_open(
-        kind=Conversation.Kind.CLAIM,
-        subject="aid_post:1",
-        title="修水龙头",
-        participants=[resident, helper],
-        community=community,
-    )
-
-
-@pytest.fixture
 def stranger(make_member):
     """A member of the same community with no seat in the conversation."""
     return make_member(username="stranger")
