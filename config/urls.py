@@ -18,7 +18,8 @@ urlpatterns = [
     path("posts/", include("aid_posts.urls")),
     path("talent/", include("talent_pool.urls")),
     path("messages/", include("messaging.urls")),
-    path("committee/", include("committee.urls")),
+    path("committee/", include("committee.urls.committee")),
+    path("rewards/", include("committee.urls.rewards")),
     path("", include("neighbors.urls")),
     path("admin/", admin.site.urls),
 ]

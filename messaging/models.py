@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from neighbors.images import private_storage
-from neighbors.models import Community, ContactMethod
+from neighbors.models import Community, ContactMethod, Hideable
 
 MESSAGE_MAX_LENGTH = 2000
 
@@ -82,7 +82,7 @@ class Participant(models.Model):
         return f"{self.user} in {self.conversation}"
 
 
-class Message(models.Model):
+class Message(Hideable):
     class Kind(models.TextChoices):
         TEXT = "text", _("Text")
         IMAGE = "image", _("Image")

@@ -15,6 +15,7 @@ from .models import (
     Partnership,
     Place,
     Profile,
+    Suspension,
     User,
 )
 
@@ -280,3 +281,22 @@ def can_view_contact(viewer: AnyUser, owner: User, *, kind: str, subject: str) -
     if method is None:
         return False
     return contact_ground(viewer, owner, scope=method.scope, subject=subject, kind=kind) is not None
+
+
+def suspensions_in_force(user: AnyUser) -> QuerySet[Suspension]:
+    """The person's suspensions that have not ended and were not lifted, in any community."""
+    if not user.is_authenticated:
+        return Suspension.objects.none()
+    return Suspension.objects.filter(user=user, lifted_at__isnull=True, ends_at__gt=timezone.now())
+
+
+def suspension_in(user: AnyUser, community_id: int | None) -> Suspension | None:
+    """The suspension that stops the person posting, claiming and messaging in that community
+    now (the latest-ending, where there are several), or None."""
+    if community_id is None:
+        return None
+    return suspensions_in_force(user).filter(community_id=community_id).order_by("-ends_at").first()
+
+
+def is_suspended(user: AnyUser, community_id: int | None) -> bool:
+    return suspension_in(user, community_id) is not None

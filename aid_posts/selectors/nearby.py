@@ -150,7 +150,9 @@ def _open_posts(
     """posts_visible_to's rule with the viewer's communities as a list already read: a literal
     IN that the count checks inside its covering index, where the subquery cost a hash join
     (a quarter of the count's time at 1M open requests on PostgreSQL)."""
-    posts = AidPost.objects.filter(community_id__in=community_ids, status=AidPost.Status.OPEN, expires_at__gt=now)
+    posts = AidPost.objects.filter(
+        community_id__in=community_ids, status=AidPost.Status.OPEN, hidden_at__isnull=True, expires_at__gt=now
+    )
     if category is not None:
         posts = posts.filter(category=category)
     if urgency is not None:
@@ -248,7 +250,7 @@ def posts_near(
         # community: only whether it is still open needs asking again (and without the
         # visibility subquery the join plans faster).
         fetched = AidPost.objects.filter(
-            pk__in=page_ids, status=AidPost.Status.OPEN, expires_at__gt=now
+            pk__in=page_ids, status=AidPost.Status.OPEN, hidden_at__isnull=True, expires_at__gt=now
         ).select_related("community", "place", "category")
         by_id = {post.pk: post for post in fetched}
         distances: dict[int, int] = {}

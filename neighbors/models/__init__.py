@@ -1,7 +1,8 @@
 """The neighbors app's models, split by concern once one module grew past ~400 lines."""
 
+from .audit import AppendOnlyError, AuditEntry
 from .ledger import LedgerEntry
-from .moderation import SensitiveWord
+from .moderation import Hideable, SensitiveWord, Suspension
 from .people import Block, GuardianConsent, Membership, Profile, RoleChange, SpokenLanguage, User
 from .places import Community, Grid, Place, Street
 from .privacy import (
@@ -16,6 +17,10 @@ from .privacy import (
 )
 
 __all__ = [
+    "AppendOnlyError",
+    "AuditEntry",
+    "Hideable",
+    "Suspension",
     "Block",
     "Community",
     "Consent",

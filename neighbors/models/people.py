@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from .moderation import Hideable
 from .places import Community, Grid, Place
 
 
@@ -36,7 +37,10 @@ class SpokenLanguage(models.TextChoices):
     SIGN = "csl", _("Chinese Sign Language (手语)")
 
 
-class Profile(models.Model):
+class Profile(Hideable):
+    """What neighbours see of a person. Hidden by the committee, its photo and "about me" are
+    shown to nobody but the person and the committee."""
+
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     display_name = models.CharField(_("display name"), max_length=40)
     avatar = models.ImageField(_("photo"), upload_to=avatar_upload_to, blank=True)
@@ -48,6 +52,8 @@ class Profile(models.Model):
     # Under 14: joining needs a guardian's consent recorded by the committee, and
     # contact and location features stay off (PIPL art. 31).
     is_minor = models.BooleanField(_("under 14"), default=False)
+    # Shown on the monthly community leaderboard unless the person says no (children never are).
+    leaderboard_opt_out = models.BooleanField(_("leave me off the leaderboard"), default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -80,6 +86,7 @@ class Membership(models.Model):
         APPROVED = "approved", _("Member")
         DECLINED = "declined", _("Declined")
         LEFT = "left", _("Left")
+        REMOVED = "removed", _("Removed by the committee")
 
     class Tenure(models.TextChoices):
         OWNER = "owner", _("Owner")

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from ..models import Consent, Profile, User
 from .account import account_delete
+from .audit import audit_record
 from .ledger import ledger_award
 from .membership import (
     Guardian,
@@ -43,6 +44,7 @@ def user_signup_complete(*, user: User, display_name: str, notice_version: str, 
 __all__ = [
     "Guardian",
     "account_delete",
+    "audit_record",
     "block_add",
     "block_remove",
     "consent_grant",

@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..models import Community, Grid, GuardianConsent, Membership, Place, Profile, RoleChange, User
+from ..models import AuditEntry, Community, Grid, GuardianConsent, Membership, Place, Profile, RoleChange, User
 from ..notices import notice_send
 from ..permissions import can_change_role, can_decide_membership, can_leave
+from .audit import audit_record
 from .reasons import decision_reason
 
 
@@ -82,6 +83,13 @@ def membership_approve(*, actor: User, membership: Membership, guardian: Guardia
         elif not recorded.exists():
             raise ValidationError(_("This resident is under 14. Record their guardian's consent before approving."))
     membership = _membership_decide(actor=actor, membership=membership, status=Membership.Status.APPROVED, reason="")
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.MEMBERSHIP_APPROVED,
+        community=membership.community_id,
+        subject=membership.user_id,
+        target=f"membership:{membership.pk}",
+    )
     notice_send(
         user=membership.user,
         title=gettext_lazy("You are now a member of %(community)s"),
@@ -96,6 +104,14 @@ def membership_decline(*, actor: User, membership: Membership, reason: str) -> M
     reason = decision_reason(reason, missing=_("Tell the resident why, so they know what to do next."))
     membership = _membership_decide(
         actor=actor, membership=membership, status=Membership.Status.DECLINED, reason=reason
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.MEMBERSHIP_DECLINED,
+        community=membership.community_id,
+        subject=membership.user_id,
+        target=f"membership:{membership.pk}",
+        reason=reason,
     )
     notice_send(
         user=membership.user,
@@ -150,6 +166,15 @@ def membership_role_change(
         from_role=locked.role,
         to_role=role,
         reason=reason,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.ROLE_CHANGED,
+        community=locked.community_id,
+        subject=locked.user_id,
+        target=f"membership:{locked.pk}",
+        reason=reason,
+        detail={"from": locked.role, "to": role, "grids": [grid.pk for grid in grids]},
     )
     locked.role = role
     locked.save(update_fields=["role"])

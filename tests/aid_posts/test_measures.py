@@ -183,6 +183,7 @@ class TestMeasuresOfAKnownHistory:
         measures = request_measures(community_posts(history))
         assert measures.total == 8
         assert measures.by_status == {
+            "held": 0,
             "open": 2,
             "claimed": 0,
             "in_progress": 0,

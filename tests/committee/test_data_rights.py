@@ -5,7 +5,7 @@ import pytest
 from django.utils import translation
 
 from committee.models import Report
-from committee.services import report_file
+from committee.services.reports import report_file
 from neighbors.data_rights import account_consequences, account_data
 from neighbors.services import account_delete
 

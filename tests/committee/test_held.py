@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
-from committee.services import held_message_reject, held_message_release
+from committee.services.reports import held_message_reject, held_message_release
 from messaging.models import Conversation, Message, Notification
 from messaging.selectors import message_in, message_payloads_after
 from messaging.services import committee_conversation_open, message_delete, rate_limits_reset

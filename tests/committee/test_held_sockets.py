@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connections
 from django.test import Client
 
-from committee.services import held_message_reject, held_message_release
+from committee.services.reports import held_message_reject, held_message_release
 from config.asgi import application
 
 from .conftest import WORD

@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from committee.models import Report
-from committee.services import report_dismiss, report_file
+from committee.services.reports import report_dismiss, report_file
 from messaging.models import Notification
 from messaging.services import conversation_ask_committee, message_delete, message_edit, rate_limits_reset
 from tests.factories import MembershipFactory, UserFactory

@@ -15,8 +15,8 @@ from neighbors.models import Community, Membership, User
 from neighbors.permissions import people_visible_to
 from neighbors.selectors import person_memberships_seen_by
 
-from .models import Report
-from .permissions import reports_reviewable_by
+from ..models import Report
+from ..permissions import reports_reviewable_by
 
 # The oldest first, this many at a time: the next ones follow as these are dealt with.
 QUEUE_SIZE = 50

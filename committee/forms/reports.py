@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from neighbors.services.reasons import REASON_MAX_LENGTH
 
-from .models import NOTE_MAX_LENGTH, Report
+from ..models import NOTE_MAX_LENGTH, Report
 
 
 class ReportForm(forms.Form):

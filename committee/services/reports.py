@@ -11,9 +11,9 @@ from messaging.models import Message, Notification
 from messaging.services import message_reject, message_release, notification_send_translated
 from neighbors.models import User
 
-from .models import Report
-from .permissions import can_review_report
-from .selectors import committee_members_of, report_target
+from ..models import Report
+from ..permissions import can_review_report
+from ..selectors.reports import committee_members_of, report_target
 
 
 def _already_reported() -> str:

@@ -14,10 +14,11 @@ from aid_posts.views.common import add_service_error
 from messaging.models import Message
 from messaging.permissions import messages_reviewable_by
 
-from . import selectors, services
-from .forms import HeldRejectForm, ReportForm
-from .models import Report
-from .permissions import can_use_workspace, reports_reviewable_by
+from ..forms.reports import HeldRejectForm, ReportForm
+from ..models import Report
+from ..permissions import can_use_workspace, reports_reviewable_by
+from ..selectors import reports as selectors
+from ..services import reports as services
 
 
 def _error_text(error: ValidationError) -> str:

@@ -1,0 +1,1 @@
+"""Shape validation for the workspace's forms, one module per area."""
