@@ -12,7 +12,9 @@ The chat protocol, client to server (JSON text frames, at most MAX_FRAME_CHARS):
 
 Server to client: "message.ack" {client_id, id, status, message}; "message" {message} for a new
 or changed message (clients upsert by id); "read" {user_id, up_to}; "caught_up" {last_id,
-more, now, reads}; "pong"; "error" {code, errors, client_id?, id?, retry_after?}.
+more, now, reads}; "pong"; "error" {code, errors, client_id?, id?, retry_after?}, where code is
+"invalid", "rate_limited" or "suspended" (the sender is suspended in the community: nothing was
+stored, the text says until when and why).
 
 Close codes: 4401 not logged in, 4403 no access (now), 4400 a frame we cannot read, 4429 too
 many refused sends, 1009 a frame too big, 1013 the channel layer refused, try again later.
@@ -32,6 +34,7 @@ from django.utils.dateparse import parse_datetime
 
 from neighbors.models import User
 from neighbors.permissions import communities_visible_to
+from neighbors.services import Suspended
 
 from . import events, selectors, services
 from .models import MESSAGE_MAX_LENGTH, Message
@@ -147,7 +150,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             }
             return [error], CLOSE_RATE_LIMITED if self.strikes >= settings.MESSAGE_RATE_STRIKES else None
         except ValidationError as error:
-            return [{"type": "error", "code": "invalid", "client_id": client_id, "errors": error.messages}], None
+            frame = {"type": "error", "code": _error_code(error), "client_id": client_id, "errors": error.messages}
+            return [frame], None
         ack = {
             "type": "message.ack",
             "client_id": client_id,
@@ -170,7 +174,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             message = service(actor=self.user, conversation_id=self.conversation_id, message_id=frame["id"], **kwargs)
         except ValidationError as error:
-            return [{"type": "error", "code": "invalid", "id": frame["id"], "errors": error.messages}], None
+            return [{"type": "error", "code": _error_code(error), "id": frame["id"], "errors": error.messages}], None
         if message.status != Message.Status.VISIBLE:
             return [{"type": "message", "message": events.message_payload(message, viewer_id=self.user.pk)}], None
         return [], None
@@ -221,6 +225,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _send_json(self, content: dict) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))
+
+
+def _error_code(error: ValidationError) -> str:
+    """The error frame's code: "suspended" when a suspension refused it (the text says until
+    when and why; the socket stays open, reading goes on), "invalid" for any other refusal."""
+    return "suspended" if isinstance(error, Suspended) else "invalid"
 
 
 def _message_id(value) -> int | None:

@@ -40,9 +40,12 @@ def feed_group(community_id: int) -> str:
 
 def message_payload(message: Message, *, viewer_id: int | None = None) -> dict:
     """What a socket or page receives of a message. A held or rejected message's text reaches
-    only its sender (`viewer_id`); anyone else gets nothing of it, not even that it exists."""
+    only its sender (`viewer_id`); anyone else gets nothing of it, not even that it exists. One
+    the committee hid is "hidden" to everyone else, with nothing of what it said; its sender
+    keeps it, with the committee's reason."""
     own = viewer_id is not None and viewer_id == message.sender_id
     deleted = message.deleted_at is not None
+    hidden = message.hidden_at is not None
     payload = {
         "id": message.pk,
         "conversation": message.conversation_id,
@@ -59,13 +62,16 @@ def message_payload(message: Message, *, viewer_id: int | None = None) -> dict:
         "contact_kind": message.contact_kind,
         "image": None,
         "thumbnail": None,
+        "hidden": hidden,
+        "hidden_reason": message.hidden_reason if own and hidden else "",
     }
     if message.kind == Message.Kind.IMAGE and message.image and not deleted:
         args = [message.conversation_id, message.pk]
         payload["image"] = reverse("messaging:message_image", args=args)
         payload["thumbnail"] = reverse("messaging:message_thumbnail", args=args)
-    if message.status != Message.Status.VISIBLE and not own:
-        # Those who were shown it before an edit held it see it withdrawn, without its text.
+    if (message.status != Message.Status.VISIBLE or hidden) and not own:
+        # Those who were shown it before an edit held it (or the committee hid it) see it
+        # withdrawn, without its text.
         payload.update(body="", image=None, thumbnail=None, contact_kind="")
     return payload
 
@@ -89,8 +95,8 @@ def _group_send_all(sends: list[tuple[str, dict]]) -> None:
 
 
 def broadcast_message(message: Message, *, new: bool) -> None:
-    """A new, edited, deleted or released message to the conversation's sockets; and, when it
-    is new, an unread count to the stream of everyone else seated there."""
+    """A new, edited, deleted, released, hidden or restored message to the conversation's sockets;
+    and, when it is new, an unread count to the stream of everyone else seated there."""
     sends = [(conversation_group(message.conversation_id), {"type": MESSAGE_NEW, "message": message_payload(message)})]
     if new and message.status == Message.Status.VISIBLE:
         others = (

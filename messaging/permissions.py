@@ -7,8 +7,14 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from neighbors.models import Community, User
-from neighbors.permissions import blocked_with_any, communities_visible_to, is_minor, staff_communities
+from neighbors.models import Community, Suspension, User
+from neighbors.permissions import (
+    blocked_with_any,
+    communities_visible_to,
+    is_minor,
+    staff_communities,
+    suspension_in,
+)
 
 from .models import Conversation, Message, Participant
 
@@ -51,12 +57,29 @@ def can_access_conversation(user: AnyUser, conversation_id: int) -> bool:
 
 def can_write_in(user: AnyUser, conversation: Conversation) -> bool:
     """Everyone who may read may write, except in announcements, where only the committee and its
-    grid workers do."""
+    grid workers do, and except a member suspended in the conversation's community
+    (writing_suspension)."""
     if not can_access_conversation(user, conversation.pk):
         return False
-    if conversation.kind == Conversation.Kind.ANNOUNCEMENT:
-        return staff_communities(user).filter(pk=conversation.community_id).exists()
-    return True
+    if conversation.kind == Conversation.Kind.ANNOUNCEMENT and not (
+        staff_communities(user).filter(pk=conversation.community_id).exists()
+    ):
+        return False
+    return writing_suspension(user, conversation) is None
+
+
+def writing_suspension(user: AnyUser, conversation: Conversation) -> Suspension | None:
+    """The suspension that stops the person writing here now, or None. Their own conversation
+    with the committee stays open to them (to ask why, or to appeal): they hold its one seat
+    of their own; staff sit there only through their role."""
+    suspension = suspension_in(user, conversation.community_id)
+    if suspension is None:
+        return None
+    if conversation.kind == Conversation.Kind.COMMITTEE and (
+        Participant.objects.filter(conversation=conversation, user=user, through_role=False).exists()
+    ):
+        return None
+    return suspension
 
 
 def blocked_in_conversation(user: User, conversation_id: int) -> bool:
@@ -66,12 +89,14 @@ def blocked_in_conversation(user: User, conversation_id: int) -> bool:
 
 
 def can_edit_message(user: AnyUser, message: Message) -> bool:
-    """The sender, within MESSAGE_EDIT_MINUTES of sending, a text message not deleted or rejected."""
+    """The sender, within MESSAGE_EDIT_MINUTES of sending, a text message not deleted, rejected or
+    hidden by the committee (an edit would change what was judged)."""
     return (
         _active(user)
         and message.sender_id == user.pk
         and message.kind == Message.Kind.TEXT
         and message.deleted_at is None
+        and message.hidden_at is None
         and message.status != Message.Status.REJECTED
         and timezone.now() - message.created_at <= timedelta(minutes=settings.MESSAGE_EDIT_MINUTES)
     )
@@ -128,3 +153,15 @@ def can_open_committee_conversation(user: AnyUser, community: Community, member:
     if user.pk == member.pk:
         return True
     return staff_communities(user).filter(pk=community.pk).exists()
+
+
+def messages_moderated_by(user: AnyUser) -> QuerySet[Message]:
+    """Messages the person may hide and restore: in conversations of the communities they work
+    for (a report brings them even a request's private conversation), never their own."""
+    if not _active(user):
+        return Message.objects.none()
+    return Message.objects.filter(conversation__community__in=staff_communities(user).values("pk")).exclude(sender=user)
+
+
+def can_moderate_message(user: AnyUser, message: Message) -> bool:
+    return messages_moderated_by(user).filter(pk=message.pk).exists()

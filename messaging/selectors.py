@@ -28,7 +28,7 @@ def _readable_by(viewer_id: int) -> Q:
 
 
 def _unread_for(user: User) -> QuerySet[Message]:
-    """Published, undeleted messages from others after the person's read mark, in the
+    """Published, undeleted, unhidden messages from others after the person's read mark, in the
     conversations they may read (no seat yet, as in a new member's announcements: all of them)."""
     last_read = Participant.objects.filter(conversation=OuterRef("conversation"), user=user).values("last_read_id")[:1]
     return (
@@ -36,6 +36,7 @@ def _unread_for(user: User) -> QuerySet[Message]:
             conversation__in=conversations_visible_to(user).values("pk"),
             status=Message.Status.VISIBLE,
             deleted_at__isnull=True,
+            hidden_at__isnull=True,
         )
         .exclude(sender=user)
         .annotate(read_mark=Coalesce(Subquery(last_read), 0))
@@ -131,41 +132,59 @@ def read_marks_of(conversation_id: int) -> dict[int, int]:
 
 
 def message_in(conversation: Conversation, message_id: int, viewer: User) -> Message | None:
-    return (
-        conversation.messages.filter(_readable_by(viewer.pk), pk=message_id).select_related("sender__profile").first()
-    )
+    """One message to open (its photo, its shared detail, to report it): one the committee hid
+    is its sender's alone; in the list the others see only that it was hidden."""
+    openable = _readable_by(viewer.pk) & (Q(hidden_at__isnull=True) | Q(sender_id=viewer.pk))
+    return conversation.messages.filter(openable, pk=message_id).select_related("sender__profile").first()
 
 
 HELD_CONTEXT_SIZE = 3
 
 
-def held_messages_for(user: User, limit: int = 50) -> list[Message]:
-    """What the filter held in the communities the person works for, oldest first, each with
-    `context`: the published messages just before it in its conversation, for the reviewer.
-    A fixed number of queries: one subquery per place before it, then one fetch of them all."""
+def _with_context(messages: QuerySet[Message]) -> list[Message]:
+    """The messages, each with `context`: the published messages just before it in its
+    conversation, oldest first. A fixed number of queries: one subquery per place before it,
+    then one fetch of them all."""
     before = (
         Message.objects.filter(
             conversation=OuterRef("conversation"),
             id__lt=OuterRef("pk"),
             status=Message.Status.VISIBLE,
             deleted_at__isnull=True,
+            hidden_at__isnull=True,
         )
         .order_by("-id")
         .values("id")
     )
-    held = list(
+    rows = list(
+        messages.annotate(
+            **{f"context_{place}": Subquery(before[place : place + 1]) for place in range(HELD_CONTEXT_SIZE)}
+        )
+    )
+    places = [[getattr(message, f"context_{place}") for place in range(HELD_CONTEXT_SIZE)] for message in rows]
+    context = Message.objects.select_related("sender__profile").in_bulk({pk for row in places for pk in row} - {None})
+    for message, nearest_first in zip(rows, places, strict=True):
+        message.context = [context[pk] for pk in reversed(nearest_first) if pk is not None]
+    return rows
+
+
+def held_messages_for(user: User, limit: int = 50) -> list[Message]:
+    """What the filter held in the communities the person works for, oldest first, each with
+    `context` for the reviewer."""
+    return _with_context(
         held_messages_reviewable_by(user)
         .select_related("sender__profile", "conversation__community")
-        .order_by("created_at", "pk")
-        .annotate(**{f"context_{place}": Subquery(before[place : place + 1]) for place in range(HELD_CONTEXT_SIZE)})[
-            :limit
-        ]
+        .order_by("created_at", "pk")[:limit]
     )
-    places = [[getattr(message, f"context_{place}") for place in range(HELD_CONTEXT_SIZE)] for message in held]
-    context = Message.objects.select_related("sender__profile").in_bulk({pk for row in places for pk in row} - {None})
-    for message, nearest_first in zip(held, places, strict=True):
-        message.context = [context[pk] for pk in reversed(nearest_first) if pk is not None]
-    return held
+
+
+def messages_with_context(message_ids: set[int]) -> dict[int, Message]:
+    """Messages by id, each with `context` (what came just before it), so that a reviewer judges
+    a reported message where it was said without being a participant: the reporter, who is
+    one, asked them to look. No rule of its own: the caller passes the ids of reports the
+    person may review (committee.permissions.reports_reviewable_by)."""
+    messages = Message.objects.filter(pk__in=message_ids).select_related("sender__profile")
+    return {message.pk: message for message in _with_context(messages)}
 
 
 def email_opt_outs_of(user: User) -> set[str]:

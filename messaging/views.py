@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -33,6 +33,7 @@ from .permissions import (
     can_share_contact_in,
     can_write_in,
     conversations_visible_to,
+    writing_suspension,
 )
 
 # The header the page's script sends when it wants JSON instead of a page.
@@ -149,10 +150,13 @@ def _conversation_page(
         services.conversation_mark_read(actor=user, conversation_id=conversation.pk, up_to=chat_messages[-1].pk)
     read_marks = selectors.read_marks_of(conversation.pk)
     others_read_up_to = max((up_to for reader, up_to in read_marks.items() if reader != user.pk), default=0)
+    base = reverse("messaging:conversation", args=[conversation.pk])
+    # Once the report is sent, its form brings the reporter back here, not to the home page.
+    report_url = REPORT_PATH + "?" + urlencode({"next": base})
     for message in chat_messages:
         message.editable = can_edit_message(user, message)
         message.deletable = can_delete_message(user, message)
-        message.report_url = REPORT_PATH.format(id=message.pk)
+        message.report_url = report_url.format(id=message.pk)
     # "Seen" goes under the newest of one's own published messages someone else has read up to.
     seen_id = max(
         (
@@ -166,12 +170,13 @@ def _conversation_page(
         default=0,
     )
     can_write = can_write_in(user, conversation)
+    # Why a member who reads here may not write, when it is a suspension: the page says so.
+    suspension = None if can_write else writing_suspension(user, conversation)
     contact_kinds = []
     if can_write and can_share_contact_in(user, conversation):
         contact_kinds = list(neighbor_selectors.contact_methods_of(user))
     if share_form is None and contact_kinds:
         share_form = ShareContactForm(kinds=contact_kinds)
-    base = reverse("messaging:conversation", args=[conversation.pk])
     return render(
         request,
         "messaging/conversation.html",
@@ -184,6 +189,7 @@ def _conversation_page(
             "chat_messages": chat_messages,
             "seen_id": seen_id,
             "can_write": can_write,
+            "suspension": suspension,
             "can_ask_committee": can_ask_committee_in(user, conversation),
             "form": form or MessageForm(),
             "image_form": image_form or MessageImageForm(),
@@ -201,7 +207,7 @@ def _conversation_page(
                 "reads": {str(reader): up_to for reader, up_to in read_marks.items()},
                 "urls": {
                     "message": f"{base}m/__ID__/",
-                    "report": REPORT_PATH.format(id="__ID__"),
+                    "report": report_url.format(id="__ID__"),
                 },
                 "labels": {
                     "connecting": _("Connecting…"),
@@ -217,6 +223,8 @@ def _conversation_page(
                     "deleted": _("This message was deleted"),
                     "held": _("Awaiting committee review: only you can see it."),
                     "rejected": _("Not published after committee review."),
+                    "hidden": _("Hidden by the committee."),
+                    "hiddenOwn": _("Hidden by the committee, only you can see it. Why: %(reason)s"),
                     "seen": _("Seen"),
                     "edit": _("Edit"),
                     "newText": _("New text"),

@@ -300,3 +300,68 @@ def suspension_in(user: AnyUser, community_id: int | None) -> Suspension | None:
 
 def is_suspended(user: AnyUser, community_id: int | None) -> bool:
     return suspension_in(user, community_id) is not None
+
+
+def memberships_ledger_adjustable_by(user: AnyUser) -> QuerySet[Membership]:
+    """Approved members whose points and hours the user may award or correct: those of the
+    communities where the user sits on the committee (grid workers may not), never themselves."""
+    if not _active(user):
+        return Membership.objects.none()
+    return Membership.objects.filter(
+        status=Membership.Status.APPROVED, community__in=committee_communities(user)
+    ).exclude(user=user)
+
+
+def can_adjust_ledger(user: AnyUser, membership: Membership) -> bool:
+    return memberships_ledger_adjustable_by(user).filter(pk=membership.pk).exists()
+
+
+# --- Moderation: who may warn, suspend, remove, and see what the committee hid ----------------
+
+
+def memberships_moderated_by(user: AnyUser) -> QuerySet[Membership]:
+    """Approved members the user may warn or suspend, or whose profile they may hide: anyone in
+    their committee's communities but themselves; for a grid worker, the residents and volunteers
+    of their grids. A grid worker never disciplines the committee or another grid worker: they
+    work together, and one of them acting on the other is for the committee to decide."""
+    if not _active(user):
+        return Membership.objects.none()
+    staff = Membership.objects.filter(user=user, status=Membership.Status.APPROVED)
+    committee = staff.filter(role=Membership.Role.COMMITTEE).values("community")
+    grids = staff.filter(role=Membership.Role.GRID_WORKER).values("grids")
+    return (
+        Membership.objects.filter(status=Membership.Status.APPROVED)
+        .filter(
+            Q(community__in=committee)
+            | Q(home_place__grid__in=grids, role__in=[Membership.Role.RESIDENT, Membership.Role.VOLUNTEER])
+        )
+        .exclude(user=user)
+    )
+
+
+def can_moderate_member(user: AnyUser, membership: Membership) -> bool:
+    return memberships_moderated_by(user).filter(pk=membership.pk).exists()
+
+
+def memberships_removable_by(user: AnyUser) -> QuerySet[Membership]:
+    """Removing someone from the community is the committee's alone: any approved member of its
+    communities, a committee member too, never oneself (one leaves instead)."""
+    return memberships_managed_by(user)
+
+
+def can_remove_member(user: AnyUser, membership: Membership) -> bool:
+    return memberships_removable_by(user).filter(pk=membership.pk).exists()
+
+
+def profiles_shown_in_full_to(user: AnyUser) -> QuerySet[Profile]:
+    """Profiles whose photo and "about me" the user may see: every one the committee has not
+    hidden; a hidden one only by its owner and the staff of a community they belong to."""
+    if not _active(user):
+        return Profile.objects.filter(hidden_at__isnull=True)
+    staff_of = staff_communities(user).values("pk")
+    members_there = Membership.objects.filter(community__in=staff_of, status=Membership.Status.APPROVED)
+    return Profile.objects.filter(Q(hidden_at__isnull=True) | Q(user=user) | Q(user__in=members_there.values("user")))
+
+
+def can_see_profile_in_full(user: AnyUser, person: User) -> bool:
+    return profiles_shown_in_full_to(user).filter(user=person).exists()

@@ -23,6 +23,7 @@ from .forms import (
 )
 from .models import ContactMethod, Membership, User
 from .permissions import (
+    can_see_profile_in_full,
     committee_communities,
     is_minor,
     memberships_decidable_by,
@@ -276,6 +277,8 @@ def _person_page(request, person: User, *, revealed=None, reveal_form=None, stat
         "neighbors/person.html",
         {
             "person": person,
+            # Hidden by the committee: the photo and "about me" only for them and the staff.
+            "profile_in_full": can_see_profile_in_full(request.user, person),
             "memberships": selectors.person_memberships_seen_by(request.user, person),
             "contacts": selectors.contact_card(request.user, person),
             "revealed": revealed,

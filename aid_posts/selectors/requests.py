@@ -12,8 +12,11 @@ from ..permissions import posts_visible_to
 
 
 def post_list(user: User, *, status: str | None = AidPost.Status.OPEN) -> QuerySet[AidPost]:
+    """The requests the user may see, in one status (the open ones, by default). A list by status
+    is the community's list: what the committee hid is not in it, even for the staff who may
+    open it (they find it among the hidden content)."""
     posts = posts_visible_to(user).select_related("community", "place", "category", "author__profile")
-    return posts.filter(status=status) if status else posts
+    return posts.filter(status=status, hidden_at__isnull=True) if status else posts
 
 
 def posts_by(user: User) -> QuerySet[AidPost]:

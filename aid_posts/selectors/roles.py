@@ -29,10 +29,11 @@ def _holders() -> Prefetch:
 
 
 def role_list(user: User, *, today: date) -> QuerySet[WelfareRole]:
-    """The roles of the user's communities whose term is not over, with seats taken and holders."""
+    """The roles of the user's communities whose term is not over, with seats taken and holders;
+    not those the committee hid (its staff find them among the hidden content)."""
     return (
         roles_visible_to(user)
-        .filter(term_end__gte=today)
+        .filter(term_end__gte=today, hidden_at__isnull=True)
         .select_related("community", "place", "skill")
         .annotate(seats_taken=_count_per_role(RoleClaim, RoleClaim.Status.APPROVED))
         .annotate(seats_free=F("seats") - F("seats_taken"))

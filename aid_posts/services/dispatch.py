@@ -48,7 +48,7 @@ def dispatch_for_post(*, post: AidPost, now: datetime | None = None) -> list[Dis
     Meant to run inside the transaction that creates the post: the notifications go out only
     if it commits. Running it again asks the next best, never the same person twice.
     """
-    if post.status != AidPost.Status.OPEN or post.live_claims >= post.seats:
+    if post.status != AidPost.Status.OPEN or post.hidden_at is not None or post.live_claims >= post.seats:
         return []
     top = settings.DISPATCH_NOTIFY_TOP
     asked = set(Dispatch.objects.filter(post=post).values_list("talent_id", flat=True))
@@ -88,7 +88,9 @@ def dispatch_invite(*, actor: User, post: AidPost, talent: User) -> Dispatch:
     """
     if not can_manage_post(actor, post):
         raise PermissionDenied
-    post.refresh_from_db(fields=["status", "live_claims", "seats", "expires_at"])
+    post.refresh_from_db(fields=["status", "live_claims", "seats", "expires_at", "hidden_at"])
+    if post.hidden_at is not None:
+        raise ValidationError(_("The committee hid this request: nobody can be asked to help with it."))
     if post.status != AidPost.Status.OPEN or post.live_claims >= post.seats or post.expires_at <= timezone.now():
         raise ValidationError(_("Talents can be invited only while the request is open with a place free."))
     if acts_for(talent, post):

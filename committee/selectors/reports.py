@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from aid_posts.permissions import posts_visible_to, roles_visible_to
+from aid_posts.models import AidPost
+from aid_posts.permissions import posts_reviewable_by, posts_visible_to, roles_visible_to
 from messaging.models import Message
 from messaging.permissions import conversations_visible_to
-from messaging.selectors import held_messages_for, message_in
+from messaging.selectors import held_messages_for, message_in, messages_with_context
 from neighbors.models import Community, Membership, User
 from neighbors.permissions import people_visible_to
 from neighbors.selectors import person_memberships_seen_by
@@ -184,19 +185,39 @@ def open_reports_for(user: User) -> ReportQueue:
         .order_by("created_at", "pk")[: QUEUE_SIZE + 1]
     )
     urls = _target_urls(user, reports[:QUEUE_SIZE])
+    messages = messages_with_context(
+        {report.target_id for report in reports[:QUEUE_SIZE] if report.target_kind == Report.TargetKind.MESSAGE}
+    )
     for report in reports:
         report.target_url = urls.get((report.target_kind, report.target_id), "")
+        # A reported message with what was said just before it, as it is now (hidden or not).
+        target = messages.get(report.target_id) if report.target_kind == Report.TargetKind.MESSAGE else None
+        report.context = target.context if target is not None else []
     return ReportQueue(reports=reports[:QUEUE_SIZE], more=len(reports) > QUEUE_SIZE)
 
 
 @dataclass(frozen=True)
 class HeldQueue:
-    """Held messages, oldest first, each with `context`: the published messages just before it."""
+    """What the sensitive-word list held, oldest first: messages, each with `context` (the
+    published messages just before it), and requests; `more`/`more_posts` when more wait."""
 
     messages: list[Message]
     more: bool
+    posts: list[AidPost]
+    more_posts: bool
 
 
 def held_queue_for(user: User) -> HeldQueue:
     held = held_messages_for(user, limit=QUEUE_SIZE + 1)
-    return HeldQueue(messages=held[:QUEUE_SIZE], more=len(held) > QUEUE_SIZE)
+    posts = list(
+        posts_reviewable_by(user)
+        .filter(status=AidPost.Status.HELD)
+        .select_related("author__profile", "assisted_by__profile", "community", "category", "place")
+        .order_by("created_at", "pk")[: QUEUE_SIZE + 1]
+    )
+    return HeldQueue(
+        messages=held[:QUEUE_SIZE],
+        more=len(held) > QUEUE_SIZE,
+        posts=posts[:QUEUE_SIZE],
+        more_posts=len(posts) > QUEUE_SIZE,
+    )

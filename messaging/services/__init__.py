@@ -20,6 +20,7 @@ from .messages import (
     message_send,
     rate_limits_reset,
 )
+from .moderation import message_hide, message_restore
 from .notifications import (
     email_opt_outs_set,
     emails_send,
@@ -46,8 +47,10 @@ __all__ = [
     "feed_changed",
     "message_delete",
     "message_edit",
+    "message_hide",
     "message_reject",
     "message_release",
+    "message_restore",
     "message_send",
     "notification_mark_read",
     "notification_send",

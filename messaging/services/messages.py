@@ -18,20 +18,22 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from neighbors.images import ProcessedImage
-from neighbors.models import ContactMethod, Membership, User
+from neighbors.models import ContactMethod, Membership, Suspension, User
 from neighbors.permissions import STAFF_ROLES
 from neighbors.selectors import sensitive_words_in
-from neighbors.services import contact_share, decision_reason, files_delete_after_commit
+from neighbors.services import Suspended, contact_share, decision_reason, files_delete_after_commit
 
 from .. import events
 from ..models import Conversation, Message, MessageRevision, Notification, Participant
 from ..permissions import (
     blocked_in_conversation,
+    can_access_conversation,
     can_delete_message,
     can_edit_message,
     can_review_message,
     can_share_contact_in,
     can_write_in,
+    writing_suspension,
 )
 from .conversations import conversation_url, seat_for
 from .notifications import notification_send_translated
@@ -91,9 +93,24 @@ def _rate_limit_hit(user: User) -> None:
         logger.warning("rate-limit storage unavailable; message from user %s not counted", user.pk, exc_info=True)
 
 
+def _suspension_refusing(actor: User, conversation: Conversation) -> Suspension | None:
+    """Why someone who reads here may not write: a suspension (None when it is something else).
+    Asked only after can_write_in refused, to choose the words of the refusal."""
+    if not can_access_conversation(actor, conversation.pk):
+        return None
+    return writing_suspension(actor, conversation)
+
+
 def _conversation_for_writing(actor: User, conversation_id: int) -> Conversation:
     conversation = Conversation.objects.filter(pk=conversation_id).first()
-    if conversation is None or not can_write_in(actor, conversation):
+    if conversation is None:
+        raise PermissionDenied
+    if not can_write_in(actor, conversation):
+        # A suspended member keeps reading: they are told where, until when and why, and the
+        # socket stays open (a PermissionDenied would close it).
+        suspension = _suspension_refusing(actor, conversation)
+        if suspension is not None:
+            raise Suspended(suspension)
         raise PermissionDenied
     # A block is between two people; an announcement is to the whole community, and one
     # reader's block (their seat keeps only read state) must not silence it for everyone.
@@ -207,13 +224,20 @@ def message_send(
     return message, True
 
 
-def _message_for(actor: User, message_id: int, conversation_id: int) -> Message:
+def _message_for(actor: User, message_id: int, conversation_id: int, *, deleting: bool = False) -> Message:
     """A message of this conversation that the actor may read; another conversation's id is
-    refused like a missing one, so ids do not tell what exists elsewhere."""
+    refused like a missing one, so ids do not tell what exists elsewhere. A suspended member
+    may still delete what they wrote (it only takes content away), not edit it."""
     message = (
         Message.objects.select_related("conversation").filter(pk=message_id, conversation_id=conversation_id).first()
     )
-    if message is None or not can_write_in(actor, message.conversation):
+    if message is not None and not can_write_in(actor, message.conversation):
+        suspension = _suspension_refusing(actor, message.conversation)
+        if suspension is None:
+            message = None
+        elif not deleting:
+            raise Suspended(suspension)
+    if message is None:
         raise ValidationError(_("That is not a message of this conversation."))
     return message
 
@@ -223,6 +247,8 @@ def message_edit(*, actor: User, conversation_id: int, message_id: int, body: st
     """Change the text within MESSAGE_EDIT_MINUTES. The old text is kept as a revision and
     everyone sees "edited"; a listed word in the new text holds the message for review."""
     message = _message_for(actor, message_id, conversation_id)
+    if message.hidden_at is not None and message.sender_id == actor.pk:
+        raise ValidationError(_("The committee hid this message: it can no longer be edited."))
     if not can_edit_message(actor, message):
         raise ValidationError(
             _("Only your own text messages can be edited, within %(minutes)d minutes of sending.")
@@ -256,7 +282,7 @@ def message_edit(*, actor: User, conversation_id: int, message_id: int, body: st
 def message_delete(*, actor: User, conversation_id: int, message_id: int) -> Message:
     """The sender deletes their message: its text, image or shared detail go, "message deleted"
     stays in its place for everyone."""
-    message = _message_for(actor, message_id, conversation_id)
+    message = _message_for(actor, message_id, conversation_id, deleting=True)
     if not can_delete_message(actor, message):
         raise ValidationError(_("You can delete only your own messages."))
     now = timezone.now()

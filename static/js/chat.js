@@ -148,6 +148,7 @@
       message.sender_id === me &&
       message.kind === "text" &&
       !message.deleted &&
+      !message.hidden &&
       message.status !== "rejected" &&
       Date.now() - Date.parse(message.created_at) <= config.editMinutes * 60000
     );
@@ -189,6 +190,10 @@
     item.dataset.status = message.status;
     item.dataset.createdAt = message.created_at;
     item.dataset.changedAt = message.changed_at;
+    item.dataset.hidden = message.hidden ? "1" : "";
+    if (message.hidden) {
+      item.classList.add("hidden-by-committee");
+    }
 
     const meta = element("p", "meta");
     const time = element("time", "", formatTime(message.created_at));
@@ -201,6 +206,9 @@
 
     if (message.deleted) {
       item.append(element("p", "body deleted-note", labels.deleted));
+    } else if (message.hidden && !mine) {
+      // The committee hid it: nothing of what it said reaches anyone but its sender.
+      item.append(element("p", "body status-note", labels.hidden));
     } else if (message.kind === "image") {
       if (message.thumbnail) {
         const link = element("a", "photo");
@@ -229,6 +237,9 @@
     } else if (message.status === "rejected") {
       item.append(element("p", "status-note", labels.rejected));
     }
+    if (message.hidden && mine && !message.deleted) {
+      item.append(element("p", "status-note", fill(labels.hiddenOwn, { reason: message.hidden_reason })));
+    }
 
     const actions = element("div", "message-actions");
     if (editable(message)) {
@@ -237,7 +248,7 @@
     if (mine && !message.deleted) {
       actions.append(postForm(messageUrl(message.id, "delete/"), "inline delete-form", labels.delete, "link"));
     }
-    if (!mine && !message.deleted) {
+    if (!mine && !message.deleted && !message.hidden) {
       const report = element("a", "report-link", labels.report);
       report.href = config.urls.report.replace("__ID__", String(message.id));
       actions.append(report);
@@ -268,6 +279,7 @@
     return (
       existing.dataset.status === message.status &&
       existing.classList.contains("deleted") === message.deleted &&
+      existing.dataset.hidden === (message.hidden ? "1" : "") &&
       Date.parse(existing.dataset.changedAt) === Date.parse(message.changed_at)
     );
   }
@@ -281,6 +293,14 @@
       if (existing) {
         existing.remove();
         updateSeen();
+      }
+      return;
+    }
+    if (mine && message.hidden && !message.deleted && !message.hidden_reason) {
+      // The broadcast of a hide carries nothing of the message, not even to its sender: a
+      // catch-up asks for it as the sender sees it, with the committee's reason.
+      if (existing) {
+        catchUp();
       }
       return;
     }

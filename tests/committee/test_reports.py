@@ -250,6 +250,28 @@ class TestQueue:
         [listed] = client.get(reverse("committee:reports")).context["queue"].reports
         assert listed.target_url == reverse("messaging:conversation", args=[conversation.pk])
 
+    def test_a_reported_message_comes_with_what_was_said_before_it(
+        self, client, committee, helper, resident, conversation, send
+    ):
+        send(resident, conversation, "周六上午九点可以吗？")
+        send(helper, conversation, "可以，我带工具过来。")
+        send(resident, conversation, "另外你要不要兼职？")
+        reported = send(resident, conversation, "日结三百，加我QQ")
+        report_file(actor=helper, target_kind="message", target_id=reported.pk, reason="spam")
+        client.force_login(committee)
+
+        page = client.get(reverse("committee:reports"))
+
+        [listed] = page.context["queue"].reports
+        assert [message.body for message in listed.context] == [
+            "周六上午九点可以吗？",
+            "可以，我带工具过来。",
+            "另外你要不要兼职？",
+        ]
+        assert "可以，我带工具过来。" in page.content.decode()
+        # Not a participant: the committee reads the context here, not the conversation.
+        assert listed.target_url == ""
+
     def test_reports_of_another_community_are_not_listed(self, client, other_committee, helper, post):
         report_file(actor=helper, target_kind="request", target_id=post.pk, reason="fraud")
         client.force_login(other_committee)
@@ -279,6 +301,7 @@ class TestQueue:
                 report_file(actor=helper, target_kind="message", target_id=message.pk, reason="spam")
 
         client.force_login(committee)
+        send(helper, conversation, "你好")  # so that even the first reported message has context
         file_reports(1)
         client.get(reverse("committee:reports"))  # the session and the like settle
         with CaptureQueriesContext(connection) as few:

@@ -30,6 +30,8 @@ PAYLOAD_FIELDS = {
     "contact_kind",
     "image",
     "thumbnail",
+    "hidden",
+    "hidden_reason",
 }
 
 

@@ -406,8 +406,9 @@ def test_own_messages_have_edit_and_delete_and_others_a_report_link(conversation
     assert message_url("message_delete", mine) in page
     assert message_url("message_edit", theirs) not in page
     assert message_url("message_delete", theirs) not in page
-    assert f'href="/committee/report/message/{theirs.pk}/"' in page
-    assert f'href="/committee/report/message/{mine.pk}/"' not in page
+    # The report form brings the reporter back to the conversation once sent.
+    assert f'href="/committee/report/message/{theirs.pk}/?next=%2Fmessages%2F{conversation.pk}%2F"' in page
+    assert f'href="/committee/report/message/{mine.pk}/' not in page
 
 
 def test_editing_is_offered_only_within_the_window(conversation, resident):
