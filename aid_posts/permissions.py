@@ -14,6 +14,7 @@ from neighbors.permissions import (
     is_committee,
     is_member,
     looks_after,
+    staff_communities,
 )
 from talent_pool.models import TalentSkill, verified_skill_q
 
@@ -22,9 +23,23 @@ from .models import AidPost, Claim, Duty, RoleClaim, WelfareRole
 AnyUser = User | AnonymousUser
 
 
+def _active(user: AnyUser) -> bool:
+    return user.is_authenticated and user.is_active
+
+
 def posts_visible_to(user: AnyUser) -> QuerySet[AidPost]:
-    """Members see the posts of their communities; nobody else learns a post exists."""
-    return AidPost.objects.filter(community__in=communities_visible_to(user))
+    """Members see the posts of their communities; nobody else learns a post exists.
+
+    A post the committee hid, or one held for its review (a listed word), is seen only by its
+    author, whoever posted it for them, and the community's committee and grid workers: to
+    anyone else it is as if it did not exist, so nobody lists, opens, claims or reports it.
+    """
+    if not _active(user):
+        return AidPost.objects.none()
+    shown_to_all = Q(hidden_at__isnull=True) & ~Q(status=AidPost.Status.HELD)
+    return AidPost.objects.filter(community__in=communities_visible_to(user)).filter(
+        shown_to_all | Q(author=user) | Q(assisted_by=user) | Q(community__in=staff_communities(user))
+    )
 
 
 def can_view_post(user: AnyUser, post: AidPost) -> bool:
@@ -78,11 +93,13 @@ def has_live_claim(user: AnyUser, post: AidPost) -> bool:
 
 
 def can_claim_post(user: AnyUser, post: AidPost) -> bool:
-    """Open with a seat free, not expired, someone else's (and not one the user relays),
-    visible, not already offered, and neither has blocked the other."""
+    """Open with a seat free, not expired, not hidden, someone else's (and not one the user
+    relays), visible, not already offered, and neither has blocked the other. A suspension
+    is the service's to refuse, in words that say until when and why."""
     return (
         user.is_authenticated
         and post.status == AidPost.Status.OPEN
+        and post.hidden_at is None
         and post.live_claims < post.seats
         and post.expires_at > timezone.now()
         and post.author_id != user.pk
@@ -125,8 +142,13 @@ def can_dispute(user: AnyUser, post: AidPost) -> bool:
     return post.status == AidPost.Status.DONE and acts_for(user, post)
 
 
+# A request may be called off while it seeks help, and while it is held for the committee's
+# review: its author need not wait for a decision on what they no longer want posted.
+CANCELLABLE = (*AidPost.SEEKING, AidPost.Status.HELD)
+
+
 def can_cancel(user: AnyUser, post: AidPost) -> bool:
-    return post.status in AidPost.SEEKING and acts_for(user, post)
+    return post.status in CANCELLABLE and acts_for(user, post)
 
 
 def can_take_over(user: AnyUser, post: AidPost) -> bool:
@@ -170,8 +192,13 @@ def can_view_sensitive(user: AnyUser, post: AidPost) -> bool:
 
 
 def roles_visible_to(user: AnyUser) -> QuerySet[WelfareRole]:
-    """Members see the roles of their communities; nobody else learns a role exists."""
-    return WelfareRole.objects.filter(community__in=communities_visible_to(user))
+    """Members see the roles of their communities; nobody else learns a role exists. One the
+    committee hid only the community's committee and grid workers (and its creator) see."""
+    if not _active(user):
+        return WelfareRole.objects.none()
+    return WelfareRole.objects.filter(community__in=communities_visible_to(user)).filter(
+        Q(hidden_at__isnull=True) | Q(created_by=user) | Q(community__in=staff_communities(user))
+    )
 
 
 def can_manage_role(user: AnyUser, role: WelfareRole) -> bool:
@@ -189,8 +216,11 @@ def is_qualified_for(user: AnyUser, role: WelfareRole, day: date) -> bool:
 
 
 def can_claim_role(user: AnyUser, role: WelfareRole, day: date) -> bool:
+    """Not hidden, in its term, a member, qualified, no live claim yet; a suspension is the
+    service's to refuse, with its reason."""
     return (
-        role.term_end >= day
+        role.hidden_at is None
+        and role.term_end >= day
         and is_member(user, role.community)
         and is_qualified_for(user, role, day)
         and not role.claims.filter(holder=user.pk, status__in=RoleClaim.LIVE).exists()
@@ -214,3 +244,51 @@ def duties_confirmable_by(user: AnyUser) -> QuerySet[Duty]:
 
 def holds_seat(user: AnyUser, role: WelfareRole) -> bool:
     return user.is_authenticated and role.claims.filter(holder=user, status=RoleClaim.Status.APPROVED).exists()
+
+
+# --- Moderation --------------------------------------------------------------------
+
+
+def posts_moderated_by(user: AnyUser) -> QuerySet[AidPost]:
+    """Requests the user may hide and restore: those of the communities they work for (the
+    committee's and grid workers' report queue), never one they wrote or posted for someone."""
+    if not _active(user):
+        return AidPost.objects.none()
+    return (
+        AidPost.objects.filter(community__in=staff_communities(user).values("pk"))
+        .exclude(author=user)
+        .exclude(assisted_by=user)
+    )
+
+
+def can_moderate_post(user: AnyUser, post: AidPost) -> bool:
+    return posts_moderated_by(user).filter(pk=post.pk).exists()
+
+
+def posts_reviewable_by(user: AnyUser) -> QuerySet[AidPost]:
+    """Requests the filter held (now or before a decision) in the communities the person works
+    for, never those they wrote or posted for a resident. Any state: the services' conditional
+    updates tell "already decided" apart from "not yours"."""
+    if not _active(user):
+        return AidPost.objects.none()
+    return (
+        AidPost.objects.filter(community__in=staff_communities(user).values("pk"))
+        .exclude(held_for="")
+        .exclude(author=user)
+        .exclude(assisted_by=user)
+    )
+
+
+def can_review_post(user: AnyUser, post: AidPost) -> bool:
+    return posts_reviewable_by(user).filter(pk=post.pk).exists()
+
+
+def roles_moderated_by(user: AnyUser) -> QuerySet[WelfareRole]:
+    """Welfare roles are the committee's own: only it hides and restores them."""
+    if not _active(user):
+        return WelfareRole.objects.none()
+    return WelfareRole.objects.filter(community__in=committee_communities(user).values("pk"))
+
+
+def can_moderate_role(user: AnyUser, role: WelfareRole) -> bool:
+    return roles_moderated_by(user).filter(pk=role.pk).exists()

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from .models import (
+    AuditEntry,
     Block,
     Community,
     Consent,
@@ -78,6 +79,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ["user", "community", "points", "hours", "reason", "source", "created_at"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    # Read here or on the committee's audit page; the database refuses edits either way.
+    list_display = ["created_at", "community", "actor", "action", "subject", "target", "reason"]
+    list_filter = ["action", "community"]
 
 
 @admin.register(ContactDisclosure)

@@ -224,7 +224,8 @@ def disclosures_about(owner: User) -> QuerySet[ContactDisclosure]:
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
-def _folded(text: str) -> str:
+def fold_text(text: str) -> str:
+    """Text as the sensitive-word list compares it; two words that fold alike are one word."""
     return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
@@ -233,5 +234,5 @@ def sensitive_words_in(text: str, *, community_id: int | None) -> list[str]:
     words = SensitiveWord.objects.filter(Q(community__isnull=True) | Q(community_id=community_id)).values_list(
         "word", flat=True
     )
-    folded = _folded(text)
-    return sorted({word for word in words if _folded(word) and _folded(word) in folded})
+    folded = fold_text(text)
+    return sorted({word for word in words if fold_text(word) and fold_text(word) in folded})

@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, override
 
 from neighbors.images import ProcessedImage
-from neighbors.models import User
+from neighbors.models import AuditEntry, Membership, User
 from neighbors.notices import notice_send
-from neighbors.services import decision_reason, files_delete_after_commit
+from neighbors.permissions import committee_communities
+from neighbors.services import audit_record, decision_reason, files_delete_after_commit
 
 from .models import AvailabilitySlot, Credential, HelpRecord, Skill, TalentProfile, TalentSkill
 from .permissions import can_decide_credential, can_vouch_for
@@ -80,7 +81,28 @@ def talent_skill_verify(*, actor: User, talent_skill: TalentSkill) -> TalentSkil
     ):
         raise ValidationError(_("This skill has already been verified."))
     talent_skill.refresh_from_db()
+    talent_user_id = talent_skill.talent.user_id
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREDENTIAL_VERIFIED,
+        community=_deciding_community(actor, talent_user_id),
+        subject=talent_user_id,
+        target=f"talent_skill:{talent_skill.pk}",
+        detail={"skill": talent_skill.skill.code, "vouched": True},
+    )
     return talent_skill
+
+
+def _deciding_community(actor: User, talent_user_id: int) -> int | None:
+    """Whose record a decision on a talent is: the (first) community where the actor is on the
+    committee and the talent a member. A talent belongs to no single community of their own."""
+    return (
+        committee_communities(actor)
+        .filter(memberships__user_id=talent_user_id, memberships__status=Membership.Status.APPROVED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 @transaction.atomic
@@ -148,6 +170,20 @@ def _credential_decide(*, actor: User, credential: Credential, status: str, reas
         raise ValidationError(_("This certificate has already been decided."))
     credential.refresh_from_db()
     skill = credential.talent_skill.skill
+    talent_user_id = credential.talent_skill.talent.user_id
+    audit_record(
+        actor=actor,
+        action=(
+            AuditEntry.Action.CREDENTIAL_VERIFIED
+            if status == Credential.Status.VERIFIED
+            else AuditEntry.Action.CREDENTIAL_REJECTED
+        ),
+        community=_deciding_community(actor, talent_user_id),
+        subject=talent_user_id,
+        target=f"credential:{credential.pk}",
+        reason=reason,
+        detail={"skill": skill.code, "valid_until": str(credential.expires_on)},
+    )
     title = (
         gettext_lazy("Your certificate for %(skill)s was verified")
         if status == Credential.Status.VERIFIED

@@ -67,7 +67,10 @@ def _entered(statuses: tuple[str, ...]) -> Subquery:
 def escalated_unclaimed(user: User, *, now: datetime | None = None) -> QuerySet[AidPost]:
     """Escalated requests nobody has a live offer on, still before their expiry: waiting for
     staff to invite a talent or take them on. Oldest first, each with `asked_count`, the
-    talents already dispatched or invited, so that two staff do not ask the same ones again."""
+    talents already dispatched or invited, so that two staff do not ask the same ones again.
+    One hidden after it escalated stays (a hidden one never escalates): still unanswered, it
+    is the staff's to know of; the page marks it and offers no invite or take-on, which would
+    only be refused while it is hidden."""
     now = now or timezone.now()
     waiting = posts_managed_by(user).filter(
         status=AidPost.Status.OPEN, live_claims=0, escalated_at__isnull=False, expires_at__gt=now

@@ -1,5 +1,6 @@
 """Every write in aid_posts: help requests and their claims, and welfare roles with their duties."""
 
+from .moderation import post_hide, post_restore, role_hide, role_restore
 from .requests import (
     DISPUTE_CLOSE,
     DISPUTE_CONFIRM,
@@ -22,6 +23,7 @@ from .requests import (
     posts_remind,
     user_data_erase,
 )
+from .review import post_reject, post_release
 from .roles import (
     duty_confirm,
     duty_log,
@@ -54,6 +56,10 @@ __all__ = [
     "duty_reject",
     "feedback_give",
     "follow_up_record",
+    "post_hide",
+    "post_reject",
+    "post_release",
+    "post_restore",
     "posts_escalate",
     "posts_expire",
     "posts_remind",
@@ -61,6 +67,8 @@ __all__ = [
     "role_claim_approve",
     "role_claim_decline",
     "role_claim_withdraw",
+    "role_hide",
+    "role_restore",
     "role_step_down",
     "user_data_erase",
     "welfare_role_create",

@@ -28,21 +28,25 @@ from messaging.services import (
     notification_send,
 )
 from neighbors.images import ProcessedImage
-from neighbors.models import Community, Consent, LedgerEntry, Membership, Place, User
+from neighbors.models import AuditEntry, Community, Consent, LedgerEntry, Membership, Place, User
 from neighbors.permissions import blocked_between, has_consent, is_member
+from neighbors.selectors import sensitive_words_in
 from neighbors.services import (
+    audit_record,
     consent_grant,
     decision_reason,
     files_delete_after_commit,
     ledger_award,
     partnership_close,
     partnership_open,
+    suspension_check,
 )
 from talent_pool.models import Skill
 from talent_pool.services import help_record_add, help_record_rate
 
 from ..models import AidPost, Claim, Feedback, FollowUp, PostEvent, PostPhoto, Reminder
 from ..permissions import (
+    CANCELLABLE,
     can_cancel,
     can_confirm,
     can_decide_claim,
@@ -177,6 +181,10 @@ def aid_post_create(
             raise ValidationError({"assisted_consent": _("Record how the resident agreed to this request.")})
     elif not is_member(actor, community):
         raise PermissionDenied
+    # Suspended, neither the resident nor anyone for them posts in the community.
+    suspension_check(user=actor, community_id=community.pk)
+    if assisted:
+        suspension_check(user=resident, community_id=community.pk, on_behalf=True)
     if place.community_id != community.pk:
         raise ValidationError({"place": _("That building is not in the chosen community.")})
     if len(photos) > AidPost.MAX_PHOTOS:
@@ -198,6 +206,11 @@ def aid_post_create(
     now = timezone.now()
     expires_at = expires_at or window_ends_at
     _check_times(now=now, starts=window_starts_at, ends=window_ends_at, expires=expires_at)
+    # A listed word holds the request for the committee (aid_posts.services.review): stored, seen by
+    # its author and the committee only, and neither dispatched nor listed until released.
+    held_for = ", ".join(
+        sorted({word for text in (title, description) for word in sensitive_words_in(text, community_id=community.pk)})
+    )[:300]
     post = AidPost(
         community=community,
         author=author,
@@ -214,6 +227,8 @@ def aid_post_create(
         assisted_by=actor if assisted else None,
         assisted_consent=assisted_consent if assisted else "",
         assisted_note=assisted_note.strip() if assisted else "",
+        status=AidPost.Status.HELD if held_for else AidPost.Status.OPEN,
+        held_for=held_for,
     )
     post.full_clean()
     post.save()
@@ -224,9 +239,17 @@ def aid_post_create(
         stored.save()
     note = AidPost.AssistedConsent(assisted_consent).label if assisted else ""
     _record(post, actor, PostEvent.Action.POSTED, "", post.status, str(note))
-    dispatch_for_post(post=post)
-    feed_changed(community_id=community.pk)
+    if post.status == AidPost.Status.OPEN:
+        aid_post_announce(post=post)
     return post
+
+
+def aid_post_announce(*, post: AidPost) -> None:
+    """What publishing a request sets off, at creation or when the committee releases a held
+    one: the best-ranked talents are asked, and the pages listing the community's requests
+    refresh. Runs inside the publishing transaction, so nothing goes out if it rolls back."""
+    dispatch_for_post(post=post)
+    feed_changed(community_id=post.community_id)
 
 
 # --- Claims ------------------------------------------------------------------------
@@ -236,6 +259,7 @@ def aid_post_create(
 def aid_post_claim(*, actor: User, post: AidPost) -> Claim:
     if not can_view_post(actor, post):
         raise PermissionDenied
+    suspension_check(user=actor, community_id=post.community_id)
     if post.author_id == actor.pk or post.assisted_by_id == actor.pk:
         raise ValidationError(_("You cannot claim your own request."))
     if blocked_between(actor, post.author):
@@ -246,7 +270,11 @@ def aid_post_claim(*, actor: User, post: AidPost) -> Claim:
     # In an UPDATE every right-hand side reads the row as it was, so "the last seat" is
     # live_claims == seats - 1 before the increment.
     taken = AidPost.objects.filter(
-        pk=post.pk, status=AidPost.Status.OPEN, live_claims__lt=F("seats"), expires_at__gt=timezone.now()
+        pk=post.pk,
+        status=AidPost.Status.OPEN,
+        hidden_at__isnull=True,
+        live_claims__lt=F("seats"),
+        expires_at__gt=timezone.now(),
     ).update(
         live_claims=F("live_claims") + 1,
         status=Case(
@@ -351,9 +379,9 @@ def claim_withdraw(*, actor: User, claim: Claim) -> Claim:
     return claim
 
 
-def _go_ahead(*, post: AidPost, actor: User | None) -> None:
+def _go_ahead(*, post: AidPost, actor: User | None, tell: bool = True) -> None:
     """In progress with the helpers accepted so far: the seats still free, and any offers
-    still waiting, are given up."""
+    still waiting, are given up (and, with `tell`, their helpers told)."""
     accepted = post.claims.filter(status=Claim.Status.ACCEPTED).count()
     waiting = list(post.claims.filter(status=Claim.Status.PENDING).select_related("helper__profile"))
     Claim.objects.filter(pk__in=[claim.pk for claim in waiting]).update(
@@ -368,12 +396,13 @@ def _go_ahead(*, post: AidPost, actor: User | None) -> None:
         seats=accepted,
         live_claims=accepted,
     )
-    _notify_helpers(
-        post,
-        waiting,
-        Notification.Kind.CLAIM_DECIDED,
-        _lazy("“%(title)s” went ahead with other helpers"),
-    )
+    if tell:
+        _notify_helpers(
+            post,
+            waiting,
+            Notification.Kind.CLAIM_DECIDED,
+            _lazy("“%(title)s” went ahead with other helpers"),
+        )
 
 
 @transaction.atomic
@@ -515,6 +544,15 @@ def dispute_resolve(*, actor: User, post: AidPost, outcome: str, reason: str) ->
     )
     if outcome == DISPUTE_CONFIRM:
         _award(post)
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DISPUTE_RESOLVED,
+        community=post.community_id,
+        subject=post.author_id,
+        target=post.subject,
+        reason=reason,
+        detail={"outcome": to_status},
+    )
     partnership_close(subject=post.subject)
     title = _lazy("The committee decided on “%(title)s”")
     _notify_poster(post, Notification.Kind.DECISION, title, reason)
@@ -554,11 +592,18 @@ def follow_up_record(*, actor: User, post: AidPost, method: str, satisfaction: i
 def aid_post_cancel(*, actor: User, post: AidPost) -> AidPost:
     if not can_cancel(actor, post):
         raise PermissionDenied
-    _cancel(post=post, actor=actor, from_statuses=AidPost.SEEKING)
+    _cancel(post=post, actor=actor, from_statuses=CANCELLABLE)
     return post
 
 
-def _cancel(*, post: AidPost, actor: User | None, from_statuses: Sequence[str], action=PostEvent.Action.CANCELLED):
+def _cancel(
+    *,
+    post: AidPost,
+    actor: User | None,
+    from_statuses: Sequence[str],
+    action=PostEvent.Action.CANCELLED,
+    tell: bool = True,
+):
     # Move the post first: its row lock makes a racing claim commit before we look.
     to_status = AidPost.Status.EXPIRED if action == PostEvent.Action.EXPIRED else AidPost.Status.CANCELLED
     _transition(post=post, actor=actor, action=action, from_statuses=from_statuses, to_status=to_status, live_claims=0)
@@ -568,8 +613,10 @@ def _cancel(*, post: AidPost, actor: User | None, from_statuses: Sequence[str], 
     )
     if any(claim.status == Claim.Status.ACCEPTED for claim in live):
         partnership_close(subject=post.subject)
-    title = _lazy("“%(title)s” expired") if to_status == AidPost.Status.EXPIRED else _lazy("“%(title)s” was cancelled")
-    _notify_helpers(post, live, Notification.Kind.REQUEST_UPDATE, title)
+    if tell:
+        expired = to_status == AidPost.Status.EXPIRED
+        title = _lazy("“%(title)s” expired") if expired else _lazy("“%(title)s” was cancelled")
+        _notify_helpers(post, live, Notification.Kind.REQUEST_UPDATE, title)
 
 
 @transaction.atomic
@@ -594,31 +641,39 @@ def aid_post_take_over(*, actor: User, post: AidPost) -> AidPost:
 
 def posts_expire(*, now: datetime | None = None) -> int:
     """Requests still seeking help past their expiry: with helpers accepted they go ahead
-    with them, otherwise they expire. Each in its own transaction; a rerun finds nothing."""
+    with them, otherwise they expire. Each in its own transaction; a rerun finds nothing.
+    A request still held for review past its expiry expires too: too late to help with.
+    A hidden one moves as well (a restore then finds it over), but nobody is told: nothing
+    automatic goes out about what the committee hid."""
     now = now or timezone.now()
+    expiring = [*AidPost.SEEKING, AidPost.Status.HELD]
     count = 0
-    for pk in AidPost.objects.filter(status__in=AidPost.SEEKING, expires_at__lte=now).values_list("pk", flat=True):
+    for pk in AidPost.objects.filter(status__in=expiring, expires_at__lte=now).values_list("pk", flat=True):
         with transaction.atomic():
-            post = AidPost.objects.select_for_update().filter(pk=pk, status__in=AidPost.SEEKING).first()
+            post = AidPost.objects.select_for_update().filter(pk=pk, status__in=expiring).first()
             if post is None:
                 continue
+            tell = post.hidden_at is None
             if post.claims.filter(status=Claim.Status.ACCEPTED).exists():
-                _go_ahead(post=post, actor=None)
+                _go_ahead(post=post, actor=None, tell=tell)
             else:
-                _cancel(post=post, actor=None, from_statuses=AidPost.SEEKING, action=PostEvent.Action.EXPIRED)
-                _notify_poster(
-                    post,
-                    Notification.Kind.REQUEST_UPDATE,
-                    _lazy("“%(title)s” expired without a helper"),
-                    _lazy("You can post it again, or ask the committee for help."),
-                )
+                _cancel(post=post, actor=None, from_statuses=expiring, action=PostEvent.Action.EXPIRED, tell=tell)
+                if tell:
+                    _notify_poster(
+                        post,
+                        Notification.Kind.REQUEST_UPDATE,
+                        _lazy("“%(title)s” expired without a helper"),
+                        _lazy("You can post it again, or ask the committee for help."),
+                    )
             count += 1
     return count
 
 
 def posts_escalate(*, now: datetime | None = None) -> int:
     """Open requests nobody has offered to help with, past the deadline for their urgency:
-    into the queue of the grid worker of their building and of the committee."""
+    into the queue of the grid worker of their building and of the committee. Never a hidden
+    one: nobody may be asked to help with it, so staff would be told to do what they cannot
+    (restored, it escalates on the next run if still overdue)."""
     now = now or timezone.now()
     count = 0
     for urgency, minutes in settings.REQUEST_ESCALATE_AFTER_MINUTES.items():
@@ -626,14 +681,17 @@ def posts_escalate(*, now: datetime | None = None) -> int:
             status=AidPost.Status.OPEN,
             live_claims=0,
             escalated_at__isnull=True,
+            hidden_at__isnull=True,
             urgency=urgency,
             created_at__lte=now - timedelta(minutes=minutes),
             expires_at__gt=now,
         )
         for post in overdue.select_related("place", "community"):
             with transaction.atomic():
-                # The conditional update makes a second run (or a racing one) a no-op.
-                if not AidPost.objects.filter(pk=post.pk, escalated_at__isnull=True).update(escalated_at=now):
+                # The conditional update makes a second run (or a racing one, or a hide since the
+                # list was read) a no-op.
+                escalated = AidPost.objects.filter(pk=post.pk, escalated_at__isnull=True, hidden_at__isnull=True)
+                if not escalated.update(escalated_at=now):
                     continue
                 _record(post, None, PostEvent.Action.ESCALATED, post.status)
                 for person in staff_for_post(post):
@@ -658,21 +716,26 @@ def _remind(post: AidPost, key: str, user: User, title: Promise) -> bool:
 @transaction.atomic
 def posts_remind(*, now: datetime | None = None) -> int:
     """One reminder per thing waiting too long: an offer the poster has not decided, a request
-    done but not confirmed, a helper whose window is over but who has not marked done."""
+    done but not confirmed, a helper whose window is over but who has not marked done. None
+    about a hidden request (its helpers cannot even open it); restored, it is reminded about
+    as any other."""
     now = now or timezone.now()
     before = now - timedelta(hours=settings.REQUEST_REMIND_AFTER_HOURS)
     sent = 0
     waiting = Claim.objects.filter(
-        status=Claim.Status.PENDING, created_at__lte=before, post__status__in=AidPost.SEEKING
+        status=Claim.Status.PENDING,
+        created_at__lte=before,
+        post__status__in=AidPost.SEEKING,
+        post__hidden_at__isnull=True,
     ).select_related("post__author__profile", "post__assisted_by__profile")
     for claim in waiting:
         post = claim.post
         title = _lazy("An offer of help on “%(title)s” is waiting for your answer")
         for person in [post.author] + ([post.assisted_by] if post.is_relayed else []):
             sent += _remind(post, f"decide:claim:{claim.pk}:{person.pk}", person, title)
-    unconfirmed = AidPost.objects.filter(status=AidPost.Status.DONE, updated_at__lte=before).select_related(
-        "author__profile", "assisted_by__profile"
-    )
+    unconfirmed = AidPost.objects.filter(
+        status=AidPost.Status.DONE, updated_at__lte=before, hidden_at__isnull=True
+    ).select_related("author__profile", "assisted_by__profile")
     for post in unconfirmed:
         title = _lazy("Please confirm “%(title)s”, so that your helper gets their hours")
         for person in [post.author] + ([post.assisted_by] if post.is_relayed else []):
@@ -682,6 +745,7 @@ def posts_remind(*, now: datetime | None = None) -> int:
         done_at__isnull=True,
         post__status=AidPost.Status.IN_PROGRESS,
         post__window_ends_at__lte=before,
+        post__hidden_at__isnull=True,
     ).select_related("post", "helper__profile")
     for claim in undone:
         title = _lazy("Did you help with “%(title)s”? Mark it done with your hours")

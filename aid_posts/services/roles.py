@@ -18,9 +18,9 @@ from django.utils.translation import gettext_lazy, override
 
 from messaging.models import Conversation, Notification
 from messaging.services import conversation_leave, conversation_open, notification_send_translated
-from neighbors.models import Community, LedgerEntry, Membership, Place, User
+from neighbors.models import AuditEntry, Community, LedgerEntry, Membership, Place, User
 from neighbors.permissions import is_committee, is_member
-from neighbors.services import decision_reason, ledger_award
+from neighbors.services import audit_record, decision_reason, ledger_award, suspension_check
 from talent_pool.models import Skill
 
 from ..models import Duty, RoleClaim, WelfareRole
@@ -79,6 +79,9 @@ def role_claim(*, actor: User, role: WelfareRole, conflict_of_interest: str = ""
     """Ask for a seat, declaring any conflict of interest for the committee to read."""
     if not roles_visible_to(actor).filter(pk=role.pk).exists():
         raise PermissionDenied
+    suspension_check(user=actor, community_id=role.community_id)
+    if role.hidden_at is not None:
+        raise ValidationError(_("The committee hid this role: it cannot be claimed."))
     today = timezone.localdate()
     if role.term_end < today:
         raise ValidationError(_("This role's term has ended."))
@@ -126,6 +129,7 @@ def role_claim_approve(*, actor: User, claim: RoleClaim) -> RoleClaim:
     if not is_qualified_for(claim.holder, role, today):
         raise ValidationError(_("The claimant's skill is no longer verified; they need a valid certificate first."))
     claim = _claim_decide(claim=claim, status=RoleClaim.Status.APPROVED, actor=actor, reason="")
+    _claim_audit(claim=claim, actor=actor, action=AuditEntry.Action.ROLE_CLAIM_APPROVED)
     # The holders and the committee talk in the role's team conversation.
     conversation_open(
         kind=Conversation.Kind.ROLE_TEAM,
@@ -136,6 +140,18 @@ def role_claim_approve(*, actor: User, claim: RoleClaim) -> RoleClaim:
     )
     _holder_tell(claim, gettext_lazy("You hold a seat in “%(title)s” now"))
     return claim
+
+
+def _claim_audit(*, claim: RoleClaim, actor: User, action: str, reason: str = "") -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        community=claim.role.community_id,
+        subject=claim.holder_id,
+        target=f"role_claim:{claim.pk}",
+        reason=reason,
+        detail={"role": claim.role.title},
+    )
 
 
 def _holder_tell(claim: RoleClaim, title, body: str = "") -> None:
@@ -155,6 +171,7 @@ def role_claim_decline(*, actor: User, claim: RoleClaim, reason: str) -> RoleCla
         raise PermissionDenied
     reason = decision_reason(reason, missing=_("Tell the claimant why, so they know what to do next."))
     claim = _claim_decide(claim=claim, status=RoleClaim.Status.DECLINED, actor=actor, reason=reason)
+    _claim_audit(claim=claim, actor=actor, action=AuditEntry.Action.ROLE_CLAIM_DECLINED, reason=reason)
     _holder_tell(claim, gettext_lazy("Your claim on “%(title)s” was declined"), reason)
     return claim
 
@@ -246,6 +263,20 @@ def duty_confirm(*, actor: User, duty: Duty) -> Duty:
         reason=LedgerEntry.Reason.DUTY_CONFIRMED,
         source=duty.subject,
     )
+    # The committee's confirmation is what pays: on the record as the award it is.
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DUTY_CONFIRMED,
+        community=duty.role.community_id,
+        subject=duty.holder_id,
+        target=duty.subject,
+        detail={
+            "points": int(points),
+            "hours": str(duty.hours),
+            "role": duty.role.title,
+            "served_on": str(duty.served_on),
+        },
+    )
     return duty
 
 
@@ -259,6 +290,15 @@ def duty_reject(*, actor: User, duty: Duty, reason: str) -> Duty:
     ):
         raise ValidationError(_("This duty has already been decided."))
     duty.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DUTY_REJECTED,
+        community=duty.role.community_id,
+        subject=duty.holder_id,
+        target=duty.subject,
+        reason=reason,
+        detail={"hours": str(duty.hours), "role": duty.role.title, "served_on": str(duty.served_on)},
+    )
     return duty
 
 

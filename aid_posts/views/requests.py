@@ -18,8 +18,10 @@ from neighbors.permissions import (
     communities_visible_to,
     memberships_looked_after_by,
     staff_communities,
+    suspension_in,
+    suspensions_in_force,
 )
-from neighbors.services import contact_reveal
+from neighbors.services import Suspended, contact_reveal
 from talent_pool.selectors import skills
 
 from .. import permissions, selectors, services
@@ -57,13 +59,28 @@ def post_list(request):
     return render(request, "aid_posts/list.html", {"posts": selectors.post_list(request.user)[:50]})
 
 
-def _create_page(request, form, *, assisted: bool, can_post: bool) -> HttpResponse:
+def _create_page(request, form, *, assisted: bool, can_post: bool, suspended: list[str] | None = None) -> HttpResponse:
     return render(
         request,
         "aid_posts/create.html",
-        {"form": form, "assisted": assisted, "has_community": can_post},
+        {"form": form, "assisted": assisted, "has_community": can_post, "suspended": suspended or []},
         status=400 if form.is_bound and form.errors else 200,
     )
+
+
+def _suspended_everywhere(user, communities) -> list[str]:
+    """The sentences of the person's suspensions when they are suspended in every community they
+    could post in: the page shows them instead of a form the service would only refuse.
+    Suspended in some only, none: the form stays, and the service refuses those communities
+    with the same sentence (`Suspended`'s, so the wording is one)."""
+    latest = {}
+    in_force = suspensions_in_force(user).filter(community__in=communities).select_related("community")
+    for suspension in in_force.order_by("community__name", "-ends_at"):
+        # The latest-ending of a community's suspensions, as suspension_in picks.
+        latest.setdefault(suspension.community_id, suspension)
+    if not latest or len(latest) < communities.count():
+        return []
+    return [Suspended(suspension).message for suspension in latest.values()]
 
 
 def _create(request, form, *, success: str) -> HttpResponse | None:
@@ -75,7 +92,11 @@ def _create(request, form, *, success: str) -> HttpResponse | None:
     except ValidationError as error:
         add_service_error(form, error)
         return None
-    messages.success(request, success)
+    if post.status == AidPost.Status.HELD:
+        # Never which words held it: the author is told that it waits, as a message's sender is.
+        messages.info(request, _("Your request awaits committee review. Neighbours will see it once it is published."))
+    else:
+        messages.success(request, success)
     return redirect("aid_posts:detail", pk=post.pk)
 
 
@@ -91,7 +112,13 @@ def post_create(request):
         initial={"place": _home_place(request.user)},
     )
     done = _create(request, form, success=_("Your request is posted. Neighbours can see it now."))
-    return done or _create_page(request, form, assisted=False, can_post=communities.exists())
+    return done or _create_page(
+        request,
+        form,
+        assisted=False,
+        can_post=communities.exists(),
+        suspended=_suspended_everywhere(request.user, communities),
+    )
 
 
 @login_required
@@ -166,6 +193,9 @@ def _detail(
     mine = next((claim for claim in claims if claim.helper_id == user.pk), None)
     acts_for = permissions.acts_for(user, post)
     manages = permissions.can_manage_post(user, post)
+    can_claim = permissions.can_claim_post(user, post)
+    # A suspended member is told why in place of an "I can help" the service would refuse.
+    suspension = suspension_in(user, post.community_id) if can_claim else None
     partners = _partners_of(user, post, accepted)
     forms = forms or {}
     context = {
@@ -186,7 +216,8 @@ def _detail(
         "conversation": conversation_for_subject(user, post.subject),
         "acts_for": acts_for,
         "is_relayer": post.is_relayed and post.assisted_by_id == user.pk,
-        "can_claim": permissions.can_claim_post(user, post),
+        "can_claim": can_claim and suspension is None,
+        "suspended": Suspended(suspension).message if suspension else "",
         "can_withdraw": mine is not None and permissions.can_withdraw_claim(user, mine),
         "can_start": permissions.can_start(user, post, len(accepted)) and len(accepted) < post.seats,
         "can_mark_done": permissions.can_mark_done(user, post, mine),

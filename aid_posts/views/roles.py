@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from neighbors import selectors as neighbor_selectors
-from neighbors.permissions import committee_communities, communities_visible_to
+from neighbors.permissions import committee_communities, communities_visible_to, suspension_in
+from neighbors.services import Suspended
 from talent_pool.selectors import skills
 
 from .. import permissions, selectors, services
@@ -95,6 +96,9 @@ def _role_page(
     holds_seat = my_claim is not None and my_claim.status == RoleClaim.Status.APPROVED
     my_duties = list(selectors.duties_of(user, role))
     manages = permissions.can_manage_role(user, role)
+    can_claim = permissions.can_claim_role(user, role, today)
+    # A suspended member is told why in place of a claim form the service would refuse.
+    suspension = suspension_in(user, role.community_id) if can_claim else None
 
     def with_reason_forms(items, kind: str, bound: tuple[int, DecisionReasonForm] | None):
         # One reason box per row; the one just posted keeps its text and its error.
@@ -113,7 +117,8 @@ def _role_page(
             "term_over": role.term_end < today,
             "my_claim": my_claim,
             "holds_seat": holds_seat,
-            "can_claim": permissions.can_claim_role(user, role, today),
+            "can_claim": can_claim and suspension is None,
+            "suspended": Suspended(suspension).message if suspension else "",
             "is_qualified": permissions.is_qualified_for(user, role, today),
             "claim_form": claim_form or RoleClaimForm(),
             "duty_form": duty_form or _duty_form(role),

@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy
 
 from messaging.models import Message, Notification
 from messaging.services import message_reject, message_release, notification_send_translated
-from neighbors.models import User
+from neighbors.models import AuditEntry, Profile, User
+from neighbors.services import audit_record
 
 from ..models import Report
 from ..permissions import can_review_report
@@ -92,17 +93,62 @@ def report_dismiss(*, actor: User, report: Report) -> Report:
     if not updated:
         raise ValidationError(_("This report has already been decided."))
     report.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.REPORT_DISMISSED,
+        community=report.community_id,
+        subject=report.author_id,
+        target=report_audit_target(report),
+        detail={"report": report.pk, "why_reported": report.reason},
+    )
     return report
+
+
+# How the audit trail names what a report is about (its `target`), by the report's kind.
+_AUDIT_TARGETS = {
+    Report.TargetKind.MESSAGE: "message",
+    Report.TargetKind.REQUEST: "aid_post",
+    Report.TargetKind.ROLE: "welfare_role",
+    Report.TargetKind.PROFILE: "profile",
+}
+
+
+def report_audit_target(report: Report) -> str:
+    """What was reported, as the audit trail names it: the reported thing itself, so that the
+    audit page links to it. A report names a profile by its person; the trail by the profile."""
+    target_id = report.target_id
+    if report.target_kind == Report.TargetKind.PROFILE:
+        target_id = Profile.objects.filter(user_id=target_id).values_list("pk", flat=True).first()
+        if target_id is None:
+            return ""
+    return f"{_AUDIT_TARGETS[report.target_kind]}:{target_id}"
+
+
+def _held_message_audit(*, actor: User, message: Message, action: str, reason: str = "") -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        community=message.conversation.community_id,
+        subject=message.sender_id,
+        target=f"message:{message.pk}",
+        reason=reason,
+        detail={"words": message.held_for},
+    )
 
 
 @transaction.atomic
 def held_message_release(*, actor: User, message: Message) -> Message:
-    """Publish a message the sensitive-word filter held, where it was written. (The workspace's
-    own entry point, where issue 7's audit record will be written.)"""
-    return message_release(actor=actor, message=message)
+    """Publish a message the sensitive-word filter held, where it was written, on the record."""
+    message = message_release(actor=actor, message=message)
+    _held_message_audit(actor=actor, message=message, action=AuditEntry.Action.HELD_RELEASED)
+    return message
 
 
 @transaction.atomic
 def held_message_reject(*, actor: User, message: Message, reason: str) -> Message:
-    """Keep a held message unpublished; its sender is told why."""
-    return message_reject(actor=actor, message=message, reason=reason)
+    """Keep a held message unpublished; its sender is told why, and the decision is on the record."""
+    message = message_reject(actor=actor, message=message, reason=reason)
+    _held_message_audit(
+        actor=actor, message=message, action=AuditEntry.Action.HELD_REJECTED, reason=message.review_reason
+    )
+    return message

@@ -10,6 +10,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from aid_posts.models import AidPost
+from aid_posts.permissions import posts_reviewable_by
+from aid_posts.services.review import post_reject, post_release
 from aid_posts.views.common import add_service_error
 from messaging.models import Message
 from messaging.permissions import messages_reviewable_by
@@ -17,6 +20,7 @@ from messaging.permissions import messages_reviewable_by
 from ..forms.reports import HeldRejectForm, ReportForm
 from ..models import Report
 from ..permissions import can_use_workspace, reports_reviewable_by
+from ..selectors import moderation as moderation_selectors
 from ..selectors import reports as selectors
 from ..services import reports as services
 
@@ -82,10 +86,10 @@ def held_messages(request: HttpRequest) -> HttpResponse:
     return render(request, "committee/held.html", {"queue": selectors.held_queue_for(request.user)})
 
 
-def _review(request: HttpRequest, message_id: int, decide: Callable[[Message], Message], success: str) -> HttpResponse:
-    message = get_object_or_404(messages_reviewable_by(request.user).select_related("conversation"), pk=message_id)
+def _review(request: HttpRequest, found: Message | AidPost, decide: Callable, success: str) -> HttpResponse:
+    """One decision on a held message or request; another's (or a missing one) is a 404 before this."""
     try:
-        decide(message)
+        decide(found)
     except PermissionDenied as denied:
         raise Http404 from denied
     except ValidationError as error:
@@ -100,7 +104,7 @@ def _review(request: HttpRequest, message_id: int, decide: Callable[[Message], M
 def held_release(request: HttpRequest, message_id: int) -> HttpResponse:
     return _review(
         request,
-        message_id,
+        _held_message(request, message_id),
         lambda message: services.held_message_release(actor=request.user, message=message),
         _("The message is published in its conversation."),
     )
@@ -109,19 +113,58 @@ def held_release(request: HttpRequest, message_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def held_reject(request: HttpRequest, message_id: int) -> HttpResponse:
+    # Looked up first, so that someone else's message is a 404 whatever the form says.
+    message = _held_message(request, message_id)
     form = HeldRejectForm(request.POST)
     if not form.is_valid():
-        # Looked up first, so that someone else's message is a 404 whatever the form says.
-        get_object_or_404(messages_reviewable_by(request.user), pk=message_id)
-        flash.error(request, " ".join(error for errors in form.errors.values() for error in errors))
-        return redirect("committee:held")
+        return _form_refused(request, form)
     return _review(
         request,
-        message_id,
+        message,
         lambda message: services.held_message_reject(
             actor=request.user, message=message, reason=form.cleaned_data["reason"]
         ),
         _("The message stays unpublished; its sender is told why."),
+    )
+
+
+def _form_refused(request: HttpRequest, form: HeldRejectForm) -> HttpResponse:
+    flash.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+    return redirect("committee:held")
+
+
+def _held_message(request: HttpRequest, message_id: int) -> Message:
+    return get_object_or_404(messages_reviewable_by(request.user).select_related("conversation"), pk=message_id)
+
+
+def _held_post(request: HttpRequest, post_id: int) -> AidPost:
+    return get_object_or_404(posts_reviewable_by(request.user).select_related("author__profile"), pk=post_id)
+
+
+@login_required
+@require_POST
+def held_post_release(request: HttpRequest, post_id: int) -> HttpResponse:
+    return _review(
+        request,
+        _held_post(request, post_id),
+        lambda post: post_release(actor=request.user, post=post),
+        _("The request is published, and the matching talents are asked to help."),
+    )
+
+
+@login_required
+@require_POST
+def held_post_reject(request: HttpRequest, post_id: int) -> HttpResponse:
+    # Looked up first, so that someone else's request is a 404 whatever the form says.
+    post = _held_post(request, post_id)
+    form = HeldRejectForm(request.POST)
+    if not form.is_valid():
+        return _form_refused(request, form)
+    return _review(
+        request,
+        post,
+        lambda post: post_reject(actor=request.user, post=post, reason=form.cleaned_data["reason"]),
+        _("The request stays unpublished; its author is told why."),
     )
 
 
@@ -130,7 +173,9 @@ def held_reject(request: HttpRequest, message_id: int) -> HttpResponse:
 def open_reports(request: HttpRequest) -> HttpResponse:
     if not can_use_workspace(request.user):
         return _denied(request, "committee/reports.html")
-    return render(request, "committee/reports.html", {"queue": selectors.open_reports_for(request.user)})
+    # Each report with what the reviewer may do about it (hide, warn, suspend, remove).
+    queue = moderation_selectors.report_queue_for(request.user)
+    return render(request, "committee/reports.html", {"queue": queue})
 
 
 @login_required

@@ -35,7 +35,7 @@ from aid_posts.services import (
 )
 from messaging.models import Conversation, Notification
 from neighbors.images import image_process
-from neighbors.models import Consent, LedgerEntry, Membership, Partnership
+from neighbors.models import AuditEntry, Consent, LedgerEntry, Membership, Partnership
 from neighbors.services import consent_grant, consent_withdraw
 from talent_pool.models import HelpRecord
 from tests.factories import skill, window
@@ -244,6 +244,7 @@ class TestClosing:
                 dispute_resolve(actor=someone, post=refreshed(post), outcome=DISPUTE_CLOSE, reason="x")
         with pytest.raises(ValidationError):
             dispute_resolve(actor=committee, post=refreshed(post), outcome="maybe", reason="x")
+        assert not AuditEntry.objects.filter(action=AuditEntry.Action.DISPUTE_RESOLVED).exists()
         dispute_resolve(actor=committee, post=refreshed(post), outcome=DISPUTE_CLOSE, reason="核实后确未完成")
         assert refreshed(post).status == AidPost.Status.CLOSED
         assert not LedgerEntry.objects.exists()
@@ -260,6 +261,9 @@ class TestClosing:
         dispute_resolve(actor=committee, post=refreshed(post), outcome=DISPUTE_CONFIRM, reason="邻居作证已完成")
         assert refreshed(post).status == AidPost.Status.CONFIRMED
         assert LedgerEntry.objects.count() == 2
+        entry = AuditEntry.objects.get(action=AuditEntry.Action.DISPUTE_RESOLVED)
+        assert (entry.actor, entry.subject, entry.target) == (committee, resident, post.subject)
+        assert (entry.reason, entry.detail) == ("邻居作证已完成", {"outcome": AidPost.Status.CONFIRMED})
 
     def test_follow_up_only_by_the_committee_on_finished_requests(self, post, resident, make_member):
         committee = make_member(role=Membership.Role.COMMITTEE)
