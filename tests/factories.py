@@ -112,3 +112,55 @@ def window(*, starts_in_hours: float = 1, hours: float = 3) -> dict:
 
 def phone_of(user: User) -> str:
     return ContactMethod.objects.get(user=user, kind=ContactMethod.Kind.PHONE).value
+
+
+def ledger_entry_at(when, *, user, community, hours, reason="help_confirmed", points=10, source=None):
+    """A ledger entry written at `when` (its time is stamped on insert and never edited after).
+    `source` defaults to one of its own, so that entries never collide on the once-only rule."""
+    # Imported here: this helper is appended after the module's own imports.
+    import uuid
+    from unittest import mock
+
+    from neighbors.models import LedgerEntry
+
+    source = source or f"test:{uuid.uuid4().hex}"
+    with mock.patch("django.utils.timezone.now", return_value=when):
+        return LedgerEntry.objects.create(
+            user=user, community=community, points=points, hours=Decimal(str(hours)), reason=reason, source=source
+        )
+
+
+# Rewards and points (appended after the module's own imports, hence these here).
+import uuid  # noqa: E402
+
+from committee.models import Reward  # noqa: E402
+from neighbors.models import LedgerEntry  # noqa: E402
+from neighbors.services import ledger_award  # noqa: E402
+
+
+class RewardFactory(factory.django.DjangoModelFactory):
+    """A reward in a committee's catalogue (the services are tested on their own; this sets a scene)."""
+
+    class Meta:
+        model = Reward
+
+    community = factory.SubFactory(CommunityFactory)
+    title = factory.Sequence(lambda n: f"理发券 {n}")
+    kind = Reward.Kind.VOUCHER
+    points = 10
+    stock = 5
+    created_by = factory.SubFactory(UserFactory)
+
+
+def points_earned(
+    user: User,
+    community: Community,
+    points: int,
+    *,
+    hours: Decimal = Decimal("0"),
+    reason: str = LedgerEntry.Reason.HELP_CONFIRMED,
+) -> LedgerEntry:
+    """Points (and hours) for `user` as a confirmed help pays them, each time for a new source."""
+    return ledger_award(
+        user=user, community=community, points=points, hours=hours, reason=reason, source=f"test:{uuid.uuid4()}"
+    )

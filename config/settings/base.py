@@ -241,6 +241,8 @@ MESSAGE_RATE_STRIKES = 5
 # Where the rate limits count: Redis when there is one, so that every worker shares them.
 RATE_LIMIT_STORAGE_URL = env.str("RATE_LIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
 RATE_LIMIT_KEY_PREFIX = "jinlin-limits"
+# The public certificate check, per client address: enough for a person, too few to guess codes.
+CERTIFICATE_CHECK_RATE_LIMITS = env.str("CERTIFICATE_CHECK_RATE_LIMITS", default="30 per minute; 300 per day")
 # Open pages ping over their socket this often; a person not heard from for the timeout
 # is away, and what is important reaches them by email after EMAIL_DELAY_SECONDS.
 PRESENCE_PING_SECONDS = 30

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from ..models import Consent, Profile, User
 from .account import account_delete
 from .audit import audit_record
-from .ledger import ledger_award
+from .ledger import ledger_adjust, ledger_award, ledger_lock, ledger_refund, ledger_spend
 from .membership import (
     Guardian,
     membership_approve,
@@ -16,6 +16,16 @@ from .membership import (
     membership_leave,
     membership_request,
     membership_role_change,
+)
+from .moderation import (
+    Suspended,
+    membership_remove,
+    moderation_check,
+    profile_hide,
+    profile_restore,
+    suspension_check,
+    suspension_lift,
+    suspension_start,
 )
 from .privacy import (
     consent_grant,
@@ -25,7 +35,14 @@ from .privacy import (
     partnership_close,
     partnership_open,
 )
-from .profile import block_add, block_remove, contact_method_set, files_delete_after_commit, profile_update
+from .profile import (
+    block_add,
+    block_remove,
+    contact_method_set,
+    files_delete_after_commit,
+    leaderboard_opt_out_set,
+    profile_update,
+)
 from .reasons import decision_reason
 
 
@@ -43,6 +60,7 @@ def user_signup_complete(*, user: User, display_name: str, notice_version: str, 
 
 __all__ = [
     "Guardian",
+    "Suspended",
     "account_delete",
     "audit_record",
     "block_add",
@@ -54,14 +72,26 @@ __all__ = [
     "contact_share",
     "decision_reason",
     "files_delete_after_commit",
+    "leaderboard_opt_out_set",
+    "ledger_adjust",
     "ledger_award",
+    "ledger_lock",
+    "ledger_refund",
+    "ledger_spend",
     "membership_approve",
     "membership_decline",
     "membership_leave",
+    "membership_remove",
     "membership_request",
     "membership_role_change",
+    "moderation_check",
     "partnership_close",
     "partnership_open",
+    "profile_hide",
+    "profile_restore",
     "profile_update",
+    "suspension_check",
+    "suspension_lift",
+    "suspension_start",
     "user_signup_complete",
 ]

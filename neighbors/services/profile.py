@@ -88,3 +88,13 @@ def block_add(*, actor: User, person: User) -> Block:
 @transaction.atomic
 def block_remove(*, actor: User, person: User) -> None:
     Block.objects.filter(blocker=actor, blocked=person).delete()
+
+
+@transaction.atomic
+def leaderboard_opt_out_set(*, actor: User, opt_out: bool) -> Profile:
+    """Whether the actor's name may appear on their communities' monthly leaderboards. Their
+    points are unchanged either way; a child never appears, whatever this says."""
+    profile = Profile.objects.get(user=actor)
+    profile.leaderboard_opt_out = opt_out
+    profile.save(update_fields=["leaderboard_opt_out"])
+    return profile

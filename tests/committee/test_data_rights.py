@@ -1,10 +1,13 @@
 """Deleting an account: the reports the person filed stay, naming "Deleted user"; a report
 about their profile loses the name and self-description it kept."""
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.utils import translation
 
-from committee.models import Report
+from committee.models import Certificate, Report
 from committee.services.reports import report_file
 from neighbors.data_rights import account_consequences, account_data
 from neighbors.services import account_delete
@@ -43,3 +46,32 @@ def test_deleting_the_reporter_keeps_their_reports(resident, helper, post):
     account_delete(actor=helper, user=helper)
 
     assert Report.objects.filter(pk=report.pk, reporter=helper, note="广告").exists()
+
+
+def test_redemptions_and_certificates_are_in_the_export_and_a_deleted_persons_certificates_stop_confirming(
+    resident, helper, community
+):
+    certificate = Certificate.objects.create(
+        user=helper,
+        community=community,
+        display_name="李师傅",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 6, 30),
+        hours=Decimal("12.50"),
+        issued_by=resident,
+    )
+    [exported] = account_data(helper)["committee"]["certificates"]
+    assert (exported["code"], exported["hours"]) == (certificate.code, "12.50")
+    assert account_data(helper)["committee"]["redemptions"] == []
+    with translation.override("en"):
+        withdrawn = (
+            "Your certificates are withdrawn: their codes no longer confirm anything. Keep a copy if you need one."
+        )
+        assert withdrawn in account_consequences(helper)
+        assert withdrawn not in account_consequences(resident)
+
+    account_delete(actor=helper, user=helper)
+
+    certificate.refresh_from_db()
+    assert certificate.display_name == ""
+    assert certificate.revoked_at is not None
