@@ -35,6 +35,9 @@ test: $(VENV)/.dev-installed
 ## make messages: refresh both catalogues from the source, then compile them.
 messages: $(VENV)/.dev-installed
 	$(BIN)/python manage.py makemessages --locale zh_Hans --locale en --ignore '.venv/*' --ignore 'tests/*' --ignore 'test-artifacts/*' --ignore 'staticfiles/*' --no-obsolete
+	# English is the source: msgmerge's fuzzy guesses for changed msgids are emptied (the header,
+	# msgid "", stays), then msgen copies every msgid. msgattrib --empty would empty the header too.
+	$(BIN)/python -c "import polib; po = polib.pofile('locale/en/LC_MESSAGES/django.po'); fuzzy = [e for e in po if e.msgid and 'fuzzy' in e.flags]; [(e.flags.remove('fuzzy'), setattr(e, 'msgstr', ''), e.msgstr_plural.update(dict.fromkeys(e.msgstr_plural, ''))) for e in fuzzy]; po.save()"
 	msgen --force-po -o locale/en/LC_MESSAGES/django.po locale/en/LC_MESSAGES/django.po
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 

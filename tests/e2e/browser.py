@@ -1,8 +1,15 @@
 """What the browser tests share beyond fixtures."""
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from django.db import connections
 from playwright.sync_api import Page
 
 from tests.factories import PASSWORD
+
+T = TypeVar("T")
 
 
 def log_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> None:
@@ -13,3 +20,25 @@ def log_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> N
     form.locator("input[name=password]").fill(password)
     form.locator("button[type=submit]").click()
     page.wait_for_url(f"{base_url}/")
+
+
+def no_horizontal_scroll(page: Page) -> bool:
+    """Nothing sticks out sideways: a phone user never has to scroll left and right to read."""
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def in_own_thread(read: Callable[[], T]) -> T:
+    """Run `read` (ORM calls) in a thread of its own and return what it returned.
+
+    Beside Playwright's sync API this thread counts as async, so Django refuses the ORM here
+    (SynchronousOnlyOperation); another thread has no event loop and may. Its connection is
+    closed before it ends, so that nothing keeps the test database open at teardown."""
+
+    def run() -> T:
+        try:
+            return read()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(run).result()

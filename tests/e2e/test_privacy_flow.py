@@ -93,8 +93,8 @@ def test_join_share_see_who_looked_and_block(neighbourhood, new_browser_context,
     request.get_by_role("button", name="Approve").click()
     expect(committee.locator(".message.success")).to_contain_text("is now a member")
     committee.goto("/communities/members/")
-    newcomer_url = committee.locator("section.card a", has_text="小刘").get_attribute("href")
-    neighbour_url = committee.locator("section.card a", has_text="zhao").get_attribute("href")
+    newcomer_url = committee.get_by_role("link", name="小刘", exact=True).get_attribute("href")
+    neighbour_url = committee.get_by_role("link", name="zhao", exact=True).get_attribute("href")
 
     # The newcomer shares a phone with the whole community and adds a photo with GPS in it.
     newcomer.goto("/me/contacts/")

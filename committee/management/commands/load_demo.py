@@ -13,7 +13,16 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from aid_posts.models import AidPost, WelfareRole
-from aid_posts.services import aid_post_claim, aid_post_create, claim_accept, welfare_role_create
+from aid_posts.services import (
+    aid_post_claim,
+    aid_post_confirm,
+    aid_post_create,
+    aid_post_mark_done,
+    aid_post_start,
+    claim_accept,
+    feedback_give,
+    welfare_role_create,
+)
 from messaging.services import announcement_channel, committee_conversation_open, message_send
 from neighbors.images import image_process
 from neighbors.models import (
@@ -21,6 +30,7 @@ from neighbors.models import (
     Consent,
     ContactMethod,
     Grid,
+    LedgerEntry,
     Membership,
     Place,
     Profile,
@@ -30,6 +40,7 @@ from neighbors.models import (
 from neighbors.services import (
     consent_grant,
     contact_method_set,
+    ledger_adjust,
     membership_approve,
     membership_request,
     user_signup_complete,
@@ -43,6 +54,10 @@ from talent_pool.services import (
     talent_skill_add,
     talent_skill_verify,
 )
+
+from ...models import Redemption, Report, Reward
+from ...services.reports import report_file
+from ...services.rewards import reward_redeem, reward_save
 
 DEMO_PASSWORD = "jinlin-demo-2026"  # noqa: S105 - printed for the demo on purpose
 # building, latitude, longitude, grid
@@ -86,6 +101,15 @@ REQUESTS = [
 ]
 
 
+# title, kind, points, stock, description
+REWARDS = [
+    ("社区理发一次", Reward.Kind.SERVICE, 50, 10, "每月第一个周三上午，社区活动室，志愿理发师。"),
+    ("家电清洗一次", Reward.Kind.SERVICE, 120, 3, "空调或油烟机清洗一次，由社区合作家政上门。"),
+    ("莲前菜市场20元代金券", Reward.Kind.VOUCHER, 200, 5, "在莲前菜市场指定摊位使用，有效期三个月。"),
+]
+SPAM = "阿姨，我这边有手机兼职，日结300元，加我QQ 12345678 详聊"
+# The second community of the street, so that the street's dashboard has two to add up.
+NEIGHBOUR_COMMUNITY = "莲秀社区"
 ROLE_TITLE = "周六法律调解值班"
 # Held for the committee's review wherever they appear (the district-wide part of the list).
 DEMO_SENSITIVE_WORDS = ["代开发票", "刷单返利"]
@@ -103,7 +127,7 @@ def _certificate_picture() -> bytes:
 
 
 class Command(BaseCommand):
-    help = "Load the demo community 莲兴社区 with its people and a few open requests (idempotent)."
+    help = "Load the demo communities 莲兴社区 and 莲秀社区 with their people, requests, conversations and the committee's workspace (idempotent)."
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
@@ -189,10 +213,14 @@ class Command(BaseCommand):
                 )
 
         self._conversations(community, users)
+        self._workspace(community, users, places, street)
 
-        self.stdout.write(self.style.SUCCESS("Demo community 莲兴社区 is ready. Log in at http://127.0.0.1:8000/ as:"))
+        self.stdout.write(
+            self.style.SUCCESS("Demo communities 莲兴社区 and 莲秀社区 are ready. Log in at http://127.0.0.1:8000/ as:")
+        )
         for email, name, _phone, _building, role in PEOPLE:
             self.stdout.write(f"  {email:<24} {DEMO_PASSWORD}   {name} ({role})")
+        self.stdout.write(f"  {'zhao@demo.jinlin':<24} {DEMO_PASSWORD}   赵奶奶 (resident, {NEIGHBOUR_COMMUNITY})")
 
     def _conversations(self, community, users) -> None:
         """A welcome in the announcements, 李师傅 helping 王阿姨 with her tap (and talking about
@@ -220,6 +248,107 @@ class Command(BaseCommand):
         question = committee_conversation_open(actor=zhang, community=community, member=zhang)
         if not question.messages.exists():
             message_send(actor=zhang, conversation_id=question.pk, body="请问社区活动室周末可以借用吗？")
+
+    def _workspace(self, community, users, places, street) -> None:
+        """Something for each part of the committee's workspace: 李师傅's tap repair confirmed
+        (hours for a certificate) and an award, a catalogue with a redemption to hand over, a
+        spam message 王阿姨 reported, a held message and a held request, and a second community
+        of the street for the street's dashboard."""
+        committee, wang, li, zhang = (
+            users["committee@demo.jinlin"],
+            users["wang@demo.jinlin"],
+            users["li@demo.jinlin"],
+            users["zhang@demo.jinlin"],
+        )
+        tap = AidPost.objects.get(author=wang, title=REQUESTS[0][2])
+        if tap.status == AidPost.Status.CLAIMED or tap.status == AidPost.Status.IN_PROGRESS:
+            if tap.status == AidPost.Status.CLAIMED:
+                tap = aid_post_start(actor=li, post=tap)
+            tap = aid_post_mark_done(actor=li, post=tap, hours=Decimal("1.5"))
+            tap = aid_post_confirm(actor=wang, post=tap)
+            feedback_give(actor=wang, post=tap, rating=5, comment="李师傅手艺好，很耐心！")
+        if not LedgerEntry.objects.filter(user=li, reason=LedgerEntry.Reason.COMMITTEE_AWARD).exists():
+            ledger_adjust(
+                actor=committee,
+                user=li,
+                community=community,
+                reason=LedgerEntry.Reason.COMMITTEE_AWARD,
+                points=100,
+                hours=Decimal("2"),
+                note="周末义务清理2号楼楼道杂物",
+            )
+        for title, kind, points, stock, description in REWARDS:
+            if not Reward.objects.filter(community=community, title=title).exists():
+                reward_save(
+                    actor=committee,
+                    community=community,
+                    title=title,
+                    description=description,
+                    kind=kind,
+                    points=points,
+                    stock=stock,
+                )
+        haircut = Reward.objects.get(community=community, title=REWARDS[0][0])
+        if not Redemption.objects.filter(user=li).exists():
+            reward_redeem(actor=li, reward=haircut)
+
+        phone_help = AidPost.objects.get(author=wang, title=REQUESTS[1][2])
+        if phone_help.status == AidPost.Status.OPEN:
+            conversation = claim_accept(actor=wang, claim=aid_post_claim(actor=zhang, post=phone_help))
+            spam, _created = message_send(actor=zhang, conversation_id=conversation.pk, body=SPAM)
+            message_send(actor=wang, conversation_id=conversation.pk, body="这是什么意思？我只想学挂号。")
+            report_file(
+                actor=wang,
+                target_kind=Report.TargetKind.MESSAGE,
+                target_id=spam.pk,
+                reason=Report.Reason.SPAM,
+                note="像是骗人的兼职广告",
+            )
+            message_send(actor=zhang, conversation_id=conversation.pk, body="刷单返利了解一下，稳赚不赔")
+        if not AidPost.objects.filter(author=zhang, title="帮忙开张发票").exists():
+            starts = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            aid_post_create(
+                actor=zhang,
+                community=community,
+                category=Skill.objects.get(code="errands"),
+                title="帮忙开张发票",
+                description="有没有邻居能代开发票？有偿。",
+                place=places["5号楼"],
+                window_starts_at=starts,
+                window_ends_at=starts + timedelta(days=3),
+            )
+
+        neighbour, _ = Community.objects.get_or_create(street=street, name=NEIGHBOUR_COMMUNITY)
+        grid, _ = Grid.objects.get_or_create(community=neighbour, name="第一网格")
+        building, _ = Place.objects.get_or_create(
+            community=neighbour,
+            name="8号楼",
+            defaults={"latitude": Decimal("24.481020"), "longitude": Decimal("118.149210"), "grid": grid},
+        )
+        Membership.objects.get_or_create(
+            user=committee,
+            community=neighbour,
+            defaults={"home_place": building, "role": Membership.Role.COMMITTEE, "status": Membership.Status.APPROVED},
+        )
+        zhao = self._user("zhao@demo.jinlin", "赵奶奶", "13300002222")
+        if not Membership.objects.filter(user=zhao, community=neighbour).exists():
+            membership = membership_request(
+                actor=zhao, community=neighbour, home_place=building, tenure=Membership.Tenure.OWNER
+            )
+            membership_approve(actor=committee, membership=membership)
+        if not AidPost.objects.filter(author=zhao).exists():
+            starts = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            aid_post_create(
+                actor=zhao,
+                community=neighbour,
+                category=Skill.objects.get(code="errands"),
+                title="陪我去医院复查",
+                description="下周三上午去第一医院复查，想请邻居陪同，帮忙排队取号。",
+                place=building,
+                urgency=AidPost.Urgency.SOON,
+                window_starts_at=starts,
+                window_ends_at=starts + timedelta(days=5),
+            )
 
     def _judge(self, judge, committee) -> None:
         """The judge's consultation certificate is verified; the mediation one waits for the
