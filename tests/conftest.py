@@ -106,6 +106,14 @@ def outsider():
 
 
 @pytest.fixture
+def other_committee(outsider):
+    """A committee member of the outsider's community, not of ours."""
+    user = UserFactory(username="other-committee")
+    MembershipFactory(user=user, community=outsider.memberships.get().community, role=Membership.Role.COMMITTEE)
+    return user
+
+
+@pytest.fixture
 def post(resident, community, building):
     """An open help request by `resident`, posted through the service."""
     return aid_post_create(

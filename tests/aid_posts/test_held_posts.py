@@ -18,9 +18,9 @@ from aid_posts.selectors.nearby import posts_near
 from aid_posts.services import aid_post_cancel, aid_post_create, post_reject, post_release
 from committee.selectors.reports import held_queue_for
 from messaging.models import Notification
-from neighbors.models import AuditEntry, Membership, SensitiveWord
+from neighbors.models import AuditEntry, SensitiveWord
 from talent_pool.models import TalentProfile, TalentSkill
-from tests.factories import MembershipFactory, UserFactory, skill, window
+from tests.factories import skill, window
 
 pytestmark = pytest.mark.django_db
 
@@ -39,14 +39,6 @@ def english():
 @pytest.fixture
 def listed(community):
     return SensitiveWord.objects.create(community=community, word=WORD)
-
-
-@pytest.fixture
-def other_committee(outsider):
-    """A committee member of the outsider's community, not of ours."""
-    user = UserFactory(username="other-committee")
-    MembershipFactory(user=user, community=outsider.memberships.get().community, role=Membership.Role.COMMITTEE)
-    return user
 
 
 @pytest.fixture

@@ -74,13 +74,6 @@ def flashed(response) -> list[str]:
 
 
 @pytest.fixture
-def other_committee(outsider):
-    user = UserFactory(username="other-committee")
-    MembershipFactory(user=user, community=outsider.memberships.get().community, role=Membership.Role.COMMITTEE)
-    return user
-
-
-@pytest.fixture
 def role(committee, community, building):
     today = timezone.localdate()
     return welfare_role_create(

@@ -61,14 +61,6 @@ def role(committee, community, building):
 
 
 @pytest.fixture
-def other_committee(outsider):
-    """A committee member of the outsider's community, not of ours."""
-    user = UserFactory(username="other-committee")
-    MembershipFactory(user=user, community=outsider.memberships.get().community, role=Membership.Role.COMMITTEE)
-    return user
-
-
-@pytest.fixture
 def other_grid_worker(outsider):
     user = UserFactory(username="other-grid-worker")
     MembershipFactory(user=user, community=outsider.memberships.get().community, role=Membership.Role.GRID_WORKER)

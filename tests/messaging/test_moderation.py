@@ -27,9 +27,9 @@ from messaging.services import (
     message_restore,
     message_send,
 )
-from neighbors.models import AuditEntry, Membership, SensitiveWord, Suspension
+from neighbors.models import AuditEntry, SensitiveWord, Suspension
 from neighbors.services import Suspended, suspension_lift, suspension_start
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import MembershipFactory
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 TEXT = "加我微信，低息贷款"
@@ -51,13 +51,6 @@ def logged_in(user) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
     return client
-
-
-@pytest.fixture
-def other_committee(outsider):
-    user = UserFactory(username="other-committee")
-    MembershipFactory(user=user, community=outsider.memberships.get().community, role=Membership.Role.COMMITTEE)
-    return user
 
 
 @pytest.mark.django_db
