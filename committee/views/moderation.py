@@ -28,6 +28,7 @@ from ..models import Report
 from ..permissions import can_use_workspace, reports_reviewable_by
 from ..selectors import moderation as selectors
 from ..services import moderation as services
+from .common import page_denied
 
 
 def _form_errors(form: Form) -> str:
@@ -45,10 +46,6 @@ def _decide(request: HttpRequest, action: Callable[[], object], success: str, ba
     else:
         flash.success(request, success)
     return redirect(back_to)
-
-
-def _denied(request: HttpRequest, template: str) -> HttpResponse:
-    return render(request, template, {"denied": True}, status=403)
 
 
 # --- From a report ---------------------------------------------------------------------------
@@ -123,7 +120,7 @@ def report_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def hidden_content(request: HttpRequest) -> HttpResponse:
     if not can_use_workspace(request.user):
-        return _denied(request, "committee/moderation/hidden.html")
+        return page_denied(request, "committee/moderation/hidden.html")
     return render(request, "committee/moderation/hidden.html", {"hidden": selectors.hidden_content_for(request.user)})
 
 
@@ -147,7 +144,7 @@ def content_restore(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 @require_GET
 def suspensions(request: HttpRequest) -> HttpResponse:
     if not can_use_workspace(request.user):
-        return _denied(request, "committee/moderation/suspensions.html")
+        return page_denied(request, "committee/moderation/suspensions.html")
     return render(
         request,
         "committee/moderation/suspensions.html",

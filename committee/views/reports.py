@@ -23,10 +23,7 @@ from ..permissions import can_use_workspace, reports_reviewable_by
 from ..selectors import moderation as moderation_selectors
 from ..selectors import reports as selectors
 from ..services import reports as services
-
-
-def _error_text(error: ValidationError) -> str:
-    return " ".join(error.messages)
+from .common import error_text, page_denied
 
 
 def _safe_next(request: HttpRequest, url: str) -> str:
@@ -73,16 +70,11 @@ def report(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     )
 
 
-def _denied(request: HttpRequest, template: str) -> HttpResponse:
-    # The page itself, not an object: a plain 403 that says who it is for.
-    return render(request, template, {"denied": True}, status=403)
-
-
 @login_required
 @require_GET
 def held_messages(request: HttpRequest) -> HttpResponse:
     if not can_use_workspace(request.user):
-        return _denied(request, "committee/held.html")
+        return page_denied(request, "committee/held.html")
     return render(request, "committee/held.html", {"queue": selectors.held_queue_for(request.user)})
 
 
@@ -93,7 +85,7 @@ def _review(request: HttpRequest, found: Message | AidPost, decide: Callable, su
     except PermissionDenied as denied:
         raise Http404 from denied
     except ValidationError as error:
-        flash.error(request, _error_text(error))
+        flash.error(request, error_text(error))
     else:
         flash.success(request, success)
     return redirect("committee:held")
@@ -172,7 +164,7 @@ def held_post_reject(request: HttpRequest, post_id: int) -> HttpResponse:
 @require_GET
 def open_reports(request: HttpRequest) -> HttpResponse:
     if not can_use_workspace(request.user):
-        return _denied(request, "committee/reports.html")
+        return page_denied(request, "committee/reports.html")
     # Each report with what the reviewer may do about it (hide, warn, suspend, remove).
     queue = moderation_selectors.report_queue_for(request.user)
     return render(request, "committee/reports.html", {"queue": queue})
@@ -187,7 +179,7 @@ def report_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionDenied as denied:
         raise Http404 from denied
     except ValidationError as error:
-        flash.error(request, _error_text(error))
+        flash.error(request, error_text(error))
     else:
         flash.success(request, _("The report was dismissed."))
     return redirect("committee:reports")

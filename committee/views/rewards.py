@@ -29,16 +29,7 @@ from ..forms.rewards import (
 from ..permissions import can_use_workspace, redemptions_decidable_by, rewards_managed_by, rewards_visible_to
 from ..selectors import rewards as selectors
 from ..services import rewards as services
-
-
-def _error_text(error: ValidationError) -> str:
-    return " ".join(error.messages)
-
-
-def _denied(request: HttpRequest, template: str) -> HttpResponse:
-    # The page itself, not an object: a plain 403 that says who it is for.
-    return render(request, template, {"denied": True}, status=403)
-
+from .common import error_text, page_denied
 
 # --- Members' pages ---------------------------------------------------------------------------
 
@@ -101,7 +92,7 @@ def my_redemption_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.redemption_cancel(actor=request.user, redemption=redemption)
     except ValidationError as error:
-        flash.error(request, _error_text(error))
+        flash.error(request, error_text(error))
     else:
         flash.success(request, _("Cancelled: your points are back."))
     return redirect("rewards:overview")
@@ -231,7 +222,7 @@ def ledger_correct(request: HttpRequest, membership_id: int) -> HttpResponse:
 @require_GET
 def rewards_manage(request: HttpRequest) -> HttpResponse:
     if not committee_communities(request.user).exists():
-        return _denied(request, "committee/rewards/manage.html")
+        return page_denied(request, "committee/rewards/manage.html")
     return render(request, "committee/rewards/manage.html", {"rewards": selectors.rewards_to_manage(request.user)})
 
 
@@ -244,7 +235,7 @@ def _reward_fields(form: RewardForm) -> dict:
 def reward_create(request: HttpRequest) -> HttpResponse:
     communities = committee_communities(request.user).order_by("name")
     if not communities.exists():
-        return _denied(request, "committee/rewards/reward_form.html")
+        return page_denied(request, "committee/rewards/reward_form.html")
     data = request.POST if request.method == "POST" else None
     form = RewardForm(data, communities=communities, initial={"active": True, "kind": "service"})
     if request.method == "POST" and form.is_valid():
@@ -307,7 +298,7 @@ def reward_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def redemptions(request: HttpRequest) -> HttpResponse:
     if not can_use_workspace(request.user):
-        return _denied(request, "committee/rewards/redemptions.html")
+        return page_denied(request, "committee/rewards/redemptions.html")
     return render(
         request,
         "committee/rewards/redemptions.html",
@@ -324,7 +315,7 @@ def redemption_fulfil(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionDenied as denied:
         raise Http404 from denied
     except ValidationError as error:
-        flash.error(request, _error_text(error))
+        flash.error(request, error_text(error))
     else:
         flash.success(request, _("Recorded as handed over. The member is told."))
     return redirect("committee:redemptions")
@@ -343,7 +334,7 @@ def redemption_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except PermissionDenied as denied:
         raise Http404 from denied
     except ValidationError as error:
-        flash.error(request, _error_text(error))
+        flash.error(request, error_text(error))
     else:
         flash.success(request, _("Cancelled. The points and the unit of stock are back; the member is told why."))
     return redirect("committee:redemptions")
