@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint messages demo clean
+.PHONY: run run-prod test lint messages demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ run: $(VENV)/.installed
 	$(BIN)/python manage.py load_demo
 	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
+## make run-prod: the production profile on this machine: two uvicorn workers on the local
+## PostgreSQL and Redis, with the demo data (deploy/run-prod.sh says what differs from a deployment).
+run-prod: $(VENV)/.installed
+	HOST=$(HOST) PORT=$(PORT) bash deploy/run-prod.sh
+
 ## make test: lint, migrations check and the whole suite.
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -42,4 +47,4 @@ messages: $(VENV)/.dev-installed
 	$(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) test-artifacts .pytest_cache .ruff_cache .run-prod

@@ -1,6 +1,7 @@
 """Chat delivery under load: the site's chat socket against a bare echo, on each channel layer.
 
 Run: .venv/bin/python bench/chat.py [--quick] [--layers memory,core,pubsub] [--rate 100] [--seconds 20]
+     .venv/bin/python bench/chat.py --production --layers core   (the production profile, issue 8)
 
 For each channel layer it builds a throwaway site (the in-memory layer: a SQLite file under a
 temporary directory and one uvicorn worker; Redis, core or pub/sub layer: a PostgreSQL database
@@ -41,6 +42,7 @@ import json
 import os
 import random
 import resource
+import secrets
 import shutil
 import socket
 import subprocess
@@ -60,8 +62,10 @@ REDIS_URL = "redis://127.0.0.1:6379/5"
 # It must route ws/echo/<room>/ as bench/chat_asgi.py does.
 DEFAULT_APP = "bench.chat_asgi:application"
 DEFAULT_SETTINGS = "config.settings.base"
-# The keys the site puts in Redis: the channel layer's default prefix and the rate limiter's.
-REDIS_KEY_PATTERNS = ("asgi*", "jinlin-limits*")
+# The keys the site puts in Redis: the channel layer's, the rate limiter's and the cache's, all under
+# REDIS_KEY_PREFIX (config/settings/base.py), and channels_redis's default prefix of older settings.
+REDIS_KEY_PATTERNS = ("jinlin*", "asgi*")
+PRODUCTION_SETTINGS = "config.settings.production"
 # The site's three windows (config/settings/base.py), each far above what one bench person sends.
 GENEROUS_RATE_LIMITS = "1000 per 10 seconds; 5000 per minute; 50000 per hour"
 
@@ -294,9 +298,18 @@ def redis_keys_delete() -> int:
         client.close()
 
 
-def server_env(settings: str, layer: Layer, database_url: str) -> dict[str, str]:
+def server_env(settings: str, layer: Layer, database_url: str, workdir: Path) -> dict[str, str]:
     replaced = {"DATABASE_URL", "REDIS_URL", "CHANNEL_LAYER", "RATE_LIMIT_STORAGE_URL", "DJANGO_SETTINGS_MODULE"}
     env = {key: value for key, value in os.environ.items() if key not in replaced}
+    if settings == PRODUCTION_SETTINGS:
+        # What deploy/env.example asks for; plain HTTP on 127.0.0.1 as deploy/run-prod.sh serves.
+        static_root = workdir / "static"
+        static_root.mkdir(exist_ok=True)
+        env.update(
+            DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+            DJANGO_SECURE_SSL_REDIRECT="false",
+            STATIC_ROOT=str(static_root),
+        )
     env.update(
         DJANGO_SETTINGS_MODULE=settings,
         DATABASE_URL=database_url,
@@ -639,7 +652,7 @@ def run_layer(
     servers: list[Server] = []
     try:
         with bench_database(layer, workdir) as database_url:
-            env = server_env(settings, layer, database_url)
+            env = server_env(settings, layer, database_url, workdir)
             if layer.channel_layer:
                 redis_keys_delete()
             started = time.perf_counter()
@@ -740,6 +753,11 @@ def main() -> None:
         default=DEFAULT_SETTINGS,
         help=f"DJANGO_SETTINGS_MODULE for migrate, setup and the workers (default {DEFAULT_SETTINGS})",
     )
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help=f"the production profile: --settings {PRODUCTION_SETTINGS} and its environment (Redis layers only)",
+    )
     parser.add_argument("--populate", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--users", type=int, default=USERS, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -747,6 +765,10 @@ def main() -> None:
         populate(args.populate, args.users)
         return
     layers = [LAYERS[key.strip()] for key in args.layers.split(",")]
+    if args.production:
+        args.settings = PRODUCTION_SETTINGS
+        if any(not layer.channel_layer for layer in layers):
+            parser.error("the production profile runs on Redis only: --layers core,pubsub")
     users = 2 * BIG_ROOM_SIZE if args.quick else USERS
     seconds = args.seconds or (3.0 if args.quick else 20.0)
     warmup = 1.0 if args.quick else 3.0

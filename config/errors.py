@@ -10,9 +10,18 @@ worker thread. So each handler closes what it opened, unless it runs inside a
 transaction (the request's own thread under WSGI or the test client).
 """
 
-from django.db import connections
+import sys
+
+import redis
+from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse
+from django.template import loader
 from django.views import defaults
+
+# What a restart of PostgreSQL or Redis raises: the request could not be served now and will be
+# in a moment, which is a 503 with Retry-After, not a 500.
+UNAVAILABLE = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
+RETRY_AFTER_SECONDS = 5
 
 
 def _close_connections_outside_transactions() -> None:
@@ -43,7 +52,14 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page, or the 503 page when what failed is the database or Redis being away (Django
+    calls this inside the `except` that caught the error, so it is at hand). Neither template
+    reads the session or the database: both may be what is down."""
     try:
+        if isinstance(sys.exception(), UNAVAILABLE):
+            response = HttpResponse(loader.get_template("503.html").render(), status=503)
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         return defaults.server_error(request)
     finally:
         _close_connections_outside_transactions()

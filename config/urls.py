@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from aid_posts.views.requests import home
+from neighbors.views import LoginView
 
 # See config/errors.py: under ASGI these run off the request's thread.
 handler400 = "config.errors.bad_request"
@@ -13,6 +14,8 @@ handler500 = "config.errors.server_error"
 
 urlpatterns = [
     path("", home, name="home"),
+    # allauth's, answering 429 past the failed-login limit (before allauth's own route).
+    path("accounts/login/", LoginView.as_view(), name="account_login"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("posts/", include("aid_posts.urls")),

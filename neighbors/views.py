@@ -1,8 +1,9 @@
+from allauth.account import views as allauth_views
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -416,3 +417,16 @@ def account_delete(request):
     logout(request)
     messages.success(request, _("Your account was deleted. Thank you for the help you gave your neighbours."))
     return redirect("home")
+
+
+class LoginView(allauth_views.LoginView):
+    """allauth's login page, answering 429 Too Many Requests (with its sentence on the form and a
+    Retry-After) once the failed logins from one address or for one account pass
+    ACCOUNT_RATE_LIMITS["login_failed"], so that a script sees the refusal as well as a person."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.has_error(NON_FIELD_ERRORS, code="too_many_login_attempts"):
+            response.status_code = 429
+            response["Retry-After"] = "60"
+        return response

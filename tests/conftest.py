@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from aid_posts.services import aid_post_create
@@ -24,18 +25,30 @@ def require_service(name: str, configured: bool, reachable) -> None:
         pytest.skip(message)
 
 
+def cache_clear() -> None:
+    """Empty this run's cache. On Redis only this run's keys go (settings/test.py gives them a
+    prefix of their own): a FLUSHDB would empty the cache of `make run-prod` and of other runs."""
+    if settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """allauth's rate limits live in the cache (e.g. one confirmation mail per address
     per 3 minutes): without a clear, one test's sign-up would throttle the next one's."""
-    cache.clear()
+    cache_clear()
     yield
-    cache.clear()
+    cache_clear()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    """The messaging rate limits count per person across tests otherwise (user ids repeat)."""
+    """The site's rate limits count per person across tests otherwise (user ids repeat)."""
     rate_limits_reset()
     yield
 

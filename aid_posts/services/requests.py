@@ -30,6 +30,7 @@ from messaging.services import (
 from neighbors.images import ProcessedImage
 from neighbors.models import AuditEntry, Community, Consent, LedgerEntry, Membership, Place, User
 from neighbors.permissions import blocked_between, has_consent, is_member
+from neighbors.ratelimits import claiming_check, posting_check
 from neighbors.selectors import sensitive_words_in
 from neighbors.services import (
     audit_record,
@@ -206,6 +207,9 @@ def aid_post_create(
     now = timezone.now()
     expires_at = expires_at or window_ends_at
     _check_times(now=now, starts=window_starts_at, ends=window_ends_at, expires=expires_at)
+    # Counted against whoever presses the button: a committee member posting for many residents
+    # at a help desk has the same allowance, set for that (settings.POST_RATE_LIMITS).
+    posting_check(actor)
     # A listed word holds the request for the committee (aid_posts.services.review): stored, seen by
     # its author and the committee only, and neither dispatched nor listed until released.
     held_for = ", ".join(
@@ -266,6 +270,7 @@ def aid_post_claim(*, actor: User, post: AidPost) -> Claim:
         raise ValidationError(_("You cannot offer help on this request."))
     if has_live_claim(actor, post):
         raise ValidationError(_("You have already offered to help with this request."))
+    claiming_check(actor)
     # The conditional update is the seat check: a full, closed or expired post loses here.
     # In an UPDATE every right-hand side reads the row as it was, so "the last seat" is
     # live_claims == seats - 1 before the increment.

@@ -2,7 +2,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -59,12 +59,19 @@ def post_list(request):
     return render(request, "aid_posts/list.html", {"posts": selectors.post_list(request.user)[:50]})
 
 
+def _form_status(form) -> int:
+    if not (form.is_bound and form.errors):
+        return 200
+    # Posting faster than a person does (neighbors.ratelimits) is a 429, the form says how long.
+    return 429 if form.has_error(NON_FIELD_ERRORS, code="rate_limited") else 400
+
+
 def _create_page(request, form, *, assisted: bool, can_post: bool, suspended: list[str] | None = None) -> HttpResponse:
     return render(
         request,
         "aid_posts/create.html",
         {"form": form, "assisted": assisted, "has_community": can_post, "suspended": suspended or []},
-        status=400 if form.is_bound and form.errors else 200,
+        status=_form_status(form),
     )
 
 

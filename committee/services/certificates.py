@@ -1,6 +1,5 @@
 """Issuing and revoking volunteer-hours certificates, and counting the public checks of them."""
 
-import functools
 import logging
 from datetime import date
 
@@ -12,13 +11,10 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from limits import parse_many
-from limits.errors import StorageError
-from limits.storage import Storage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
 from messaging.models import Notification
 from messaging.services import notification_send_translated
+from neighbors import ratelimits
 from neighbors.models import AuditEntry, Membership, User
 from neighbors.services import audit_record, decision_reason
 
@@ -187,32 +183,16 @@ class ChecksLimited(Exception):
         ) % {"seconds": self.retry_after}
 
 
-@functools.cache
-def _storage(url: str, prefix: str) -> Storage:
-    # The same store as the messaging limits (Redis when there is one, so that every worker
-    # counts together), one connection per process.
-    return storage_from_string(url, key_prefix=prefix, wrap_exceptions=True)
-
-
-def _limiter() -> MovingWindowRateLimiter:
-    return MovingWindowRateLimiter(_storage(settings.RATE_LIMIT_STORAGE_URL, settings.RATE_LIMIT_KEY_PREFIX))
-
-
 def certificate_check_count(*, client: str) -> None:
-    """Count one public check from a client address against each window; raise ChecksLimited
-    at the first full one. Every check counts, found or not: it is the guessing that is slowed."""
-    limiter = _limiter()
-    try:
-        for rate in parse_many(settings.CERTIFICATE_CHECK_RATE_LIMITS):
-            if not limiter.hit(rate, "certificate-check", client):
-                reset_at = limiter.get_window_stats(rate, "certificate-check", client).reset_time
-                raise ChecksLimited(max(1, int(reset_at - timezone.now().timestamp()) + 1))
-    except StorageError:
-        # The store is down: a code has 60 bits, so checks go on unlimited for the outage rather
-        # than refusing an employer holding a real certificate.
-        logger.warning("rate-limit storage unavailable; certificate check from %s not counted", client, exc_info=True)
+    """Count one public check from a client address; raise ChecksLimited when over
+    CERTIFICATE_CHECK_RATE_LIMITS. Every check counts, found or not: it is the guessing that is
+    slowed. If the store is down checks go on unlimited (a code has 60 bits) rather than refusing
+    an employer holding a real certificate."""
+    wait = ratelimits.rate_limit_hit("certificate-check", client, settings.CERTIFICATE_CHECK_RATE_LIMITS)
+    if wait is not None:
+        raise ChecksLimited(wait)
 
 
 def certificate_checks_reset() -> None:
     """Forget every count (tests start each case clean)."""
-    _limiter().storage.reset()
+    ratelimits.rate_limits_reset()

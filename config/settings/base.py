@@ -1,7 +1,8 @@
 """Settings for the embedded default: SQLite and the in-memory channel layer.
 
-Every environment variable the site reads is read here, through django-environ.
-production.py and test.py only tighten or adjust what this module builds.
+Every environment variable the site reads is read here, through django-environ, but for the
+few that only production has (its HTTPS settings, in production.py). production.py and test.py
+only tighten or adjust what this module builds. deploy/env.example lists them all.
 """
 
 from pathlib import Path
@@ -19,6 +20,11 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-jinlin-embedd
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Addresses of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed
+# (config/asgi.py): the client address that rate limits and logs see is then the one the proxy
+# saw, for HTTP and WebSockets alike. From any other peer the headers are ignored, so a client
+# cannot choose its own address. "*" would believe anyone, and is refused in production.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -85,7 +91,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-# Persistent connections leak under ASGI (channels #871, #1206).
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A request waits at most this long for a connection; while PostgreSQL is down or restarting
+    # it gets the 503 page (config/errors.py) in seconds instead of hanging.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+# Persistent connections leak under ASGI (channels #871, #1206): Django closes a connection at
+# the end of the request only on the request's own thread, and ASGI runs views on others.
+# So every request and socket handler opens its own and closes it; tests/deploy/test_connections.py
+# holds the count flat over 1,000 WebSocket connects.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -115,6 +128,30 @@ elif REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Several sites (or a site and its staging copy) may share one Redis: each keeps its own keys.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="jinlin")
+if REDIS_URL:
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"{REDIS_KEY_PREFIX}-asgi"
+
+# --- Cache and sessions ---------------------------------------------------------
+# Redis when there is one: every worker sees the same cache, and allauth's rate limits (login,
+# sign-up, mails) count in it across workers. Sessions are cached_db (neighbors/sessions.py): read
+# from Redis, written through to the database, so a Redis restart (it may keep nothing on disk)
+# logs nobody out, and pages and sockets go on from the database while Redis is away.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
+            # A Redis that does not answer fails a request in seconds (the 503 page), not minutes.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+    SESSION_ENGINE = "neighbors.sessions"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Accounts (django-allauth) -----------------------------------------------
 AUTH_USER_MODEL = "neighbors.User"
@@ -137,10 +174,16 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_ADAPTER = "neighbors.adapters.AccountAdapter"
 ACCOUNT_USER_DISPLAY = "neighbors.adapters.user_display"
 ACCOUNT_FORMS = {"signup": "neighbors.forms.SignupForm"}
+# allauth's own limits, in the cache (Redis in production), per client address as
+# config/asgi.py reads it behind the proxy. Failed logins: 10 a minute from one address, 5 in
+# five minutes for one account; the 11th from an address gets 429 (neighbors.views.LoginView).
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Where mail goes, as one URL (django-environ): "smtp+tls://user:password@smtp.example.gov.cn:587"
+# in production; the console by default, which prints each mail.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Jinlin <noreply@jinlin.local>")
 
 # --- Language and time ---------------------------------------------------------
@@ -154,14 +197,19 @@ USE_TZ = True
 # --- Static and media -----------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# Who serves /static/ (config/asgi.py): "django" from the apps' folders as they are, needing no
+# collectstatic; production says "whitenoise", from STATIC_ROOT.
+STATIC_SERVER = "django"
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG)
 # Files no URL may reach (certificates carry ID numbers): served only by views that check who asks.
 PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "private-media"))
+# Uploads (photos, avatars) go to MEDIA_ROOT on local disk unless MEDIA_STORAGE names another
+# storage class (e.g. one of django-storages' for an object store).
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": env.str("MEDIA_STORAGE", default="django.core.files.storage.FileSystemStorage")},
     "private": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": PRIVATE_MEDIA_ROOT},
@@ -240,7 +288,11 @@ MESSAGE_RATE_LIMITS = env.str("MESSAGE_RATE_LIMITS", default="8 per 10 seconds; 
 MESSAGE_RATE_STRIKES = 5
 # Where the rate limits count: Redis when there is one, so that every worker shares them.
 RATE_LIMIT_STORAGE_URL = env.str("RATE_LIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
-RATE_LIMIT_KEY_PREFIX = "jinlin-limits"
+RATE_LIMIT_KEY_PREFIX = f"{REDIS_KEY_PREFIX}-limits"
+# Requests posted per person (a committee member posting for residents counts as one person),
+# and offers of help per person: far above what a person does, low enough to stop a script.
+POST_RATE_LIMITS = env.str("POST_RATE_LIMITS", default="20 per hour; 60 per day")
+CLAIM_RATE_LIMITS = env.str("CLAIM_RATE_LIMITS", default="30 per hour; 100 per day")
 # The public certificate check, per client address: enough for a person, too few to guess codes.
 CERTIFICATE_CHECK_RATE_LIMITS = env.str("CERTIFICATE_CHECK_RATE_LIMITS", default="30 per minute; 300 per day")
 # Open pages ping over their socket this often; a person not heard from for the timeout

@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, CHANNEL_LAYERS, DATABASES, REDIS_URL
+from .base import BASE_DIR, CACHES, CHANNEL_LAYERS, DATABASES, REDIS_URL
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -27,5 +27,7 @@ if REDIS_URL:
     # Tests share Redis with `make run` and other runs: keep their groups and channels apart.
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"asgi-test-{os.getpid()}"
     RATE_LIMIT_KEY_PREFIX = f"jinlin-limits-test-{os.getpid()}"
+    # The cache too: tests/conftest.py empties this prefix between tests, never the whole Redis.
+    CACHES["default"]["KEY_PREFIX"] = f"jinlin-test-{os.getpid()}"
 # Tests never reach the network: the map falls back to markers on a plain background.
 MAP_TILE_URL = ""

@@ -1,9 +1,7 @@
 """Sending, editing, deleting and reviewing messages. Every path (socket, HTTP form, upload)
 goes through these, so the rules and the broadcast after commit are the same everywhere."""
 
-import functools
 import logging
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,11 +10,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from limits import parse_many
-from limits.errors import StorageError
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 
+from neighbors import ratelimits
 from neighbors.images import ProcessedImage
 from neighbors.models import ContactMethod, Membership, Suspension, User
 from neighbors.permissions import STAFF_ROLES
@@ -58,39 +53,17 @@ class RateLimited(Exception):
         ) % {"seconds": self.retry_after}
 
 
-@dataclass(frozen=True)
-class _Limits:
-    limiter: MovingWindowRateLimiter
-    rates: list
-
-
-@functools.cache
-def _limits() -> _Limits:
-    storage = storage_from_string(
-        settings.RATE_LIMIT_STORAGE_URL, key_prefix=settings.RATE_LIMIT_KEY_PREFIX, wrap_exceptions=True
-    )
-    return _Limits(MovingWindowRateLimiter(storage), parse_many(settings.MESSAGE_RATE_LIMITS))
-
-
 def rate_limits_reset() -> None:
     """Forget every count (tests start each case clean)."""
-    _limits().limiter.storage.reset()
+    ratelimits.rate_limits_reset()
 
 
 def _rate_limit_hit(user: User) -> None:
-    """Count one send against each window in turn (one round trip each when they live in
-    Redis); refuse at the first full one. A refused send has counted against the windows
-    before it, which only slows a client that keeps hammering."""
-    limits = _limits()
-    try:
-        for rate in limits.rates:
-            if not limits.limiter.hit(rate, "message", str(user.pk)):
-                reset_at = limits.limiter.get_window_stats(rate, "message", str(user.pk)).reset_time
-                raise RateLimited(max(1, int(reset_at - timezone.now().timestamp()) + 1))
-    except StorageError:
-        # Redis is down: the message is still saved in the database and reaches everyone by
-        # catch-up, so sending goes on unlimited for the outage rather than failing for all.
-        logger.warning("rate-limit storage unavailable; message from user %s not counted", user.pk, exc_info=True)
+    """Count one send; refuse when over MESSAGE_RATE_LIMITS. If the store is down the message is
+    still saved and reaches everyone by catch-up: sending goes on unlimited for the outage."""
+    wait = ratelimits.rate_limit_hit("message", str(user.pk), settings.MESSAGE_RATE_LIMITS)
+    if wait is not None:
+        raise RateLimited(wait)
 
 
 def _suspension_refusing(actor: User, conversation: Conversation) -> Suspension | None:

@@ -35,8 +35,8 @@ from messaging.services import (
     message_release,
     message_send,
 )
-from messaging.services.messages import _limits
 from neighbors.models import Membership, SensitiveWord
+from neighbors.ratelimits import rate_limits_reset
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
@@ -115,14 +115,12 @@ async def close_connections_of_the_sync_thread():
 
 @pytest.fixture
 def small_rate_limits(settings):
-    """Two sends a minute, closed after two refusals. The limiter is built once per process
-    from the settings, so it is rebuilt around the test."""
+    """Two sends a minute, closed after two refusals (the limits are read from the settings on
+    every send)."""
     settings.MESSAGE_RATE_LIMITS = "2 per minute"
     settings.MESSAGE_RATE_STRIKES = 2
-    _limits.cache_clear()
-    _limits().limiter.storage.reset()
+    rate_limits_reset()
     yield
-    _limits.cache_clear()
 
 
 @pytest.fixture
