@@ -4,13 +4,14 @@
 # demo data. What it adds to a real deployment (deploy/README.md), and why:
 #   - plain HTTP on 127.0.0.1 with no nginx in front, so the HTTPS redirect is off and Django
 #     serves /media/ itself (`check --deploy` would rightly warn about the first);
-#   - a secret key, static and media folders of its own under .run-prod/ (kept between runs).
+#   - a secret key, static and media folders of its own under .run-prod/ (kept between runs;
+#     RUN_PROD_STATE names another folder, RUN_PROD_DATABASE_URL / RUN_PROD_REDIS_URL other stores).
 # Open http://localhost:8000/ (session cookies are Secure; browsers accept those from localhost).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BIN=.venv/bin
-STATE=.run-prod
+STATE="$(realpath -m "${RUN_PROD_STATE:-.run-prod}")"
 mkdir -p "$STATE"
 if [ ! -s "$STATE/secret_key" ]; then
     "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(50))' > "$STATE/secret_key"
@@ -25,9 +26,9 @@ export REDIS_URL="${RUN_PROD_REDIS_URL:-redis://127.0.0.1:6379/1}"
 export ALLOWED_HOSTS="${ALLOWED_HOSTS:-127.0.0.1,localhost}"
 export DJANGO_SECURE_SSL_REDIRECT=false
 export SERVE_MEDIA=true
-export STATIC_ROOT="$PWD/$STATE/static"
-export MEDIA_ROOT="$PWD/$STATE/media"
-export PRIVATE_MEDIA_ROOT="$PWD/$STATE/private-media"
+export STATIC_ROOT="$STATE/static"
+export MEDIA_ROOT="$STATE/media"
+export PRIVATE_MEDIA_ROOT="$STATE/private-media"
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 WORKERS="${WORKERS:-2}"
