@@ -23,6 +23,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware  # noqa: E402
 
+from config.errors import SocketsUnavailable  # noqa: E402
 from messaging.routing import websocket_urlpatterns  # noqa: E402
 
 # The names ManifestStaticFilesStorage writes: "app.3f2a9c1b7d4e.css". They never change, so
@@ -65,7 +66,10 @@ def http_application():
 router = ProtocolTypeRouter(
     {
         "http": http_application(),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # PostgreSQL or Redis away: a 503 for a handshake, 1013 for an open socket (config/errors.py).
+        "websocket": SocketsUnavailable(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )
 # Behind a reverse proxy every peer is the proxy: take the client's address and scheme from its

@@ -10,6 +10,7 @@ worker thread. So each handler closes what it opened, unless it runs inside a
 transaction (the request's own thread under WSGI or the test client).
 """
 
+import logging
 import sys
 
 import redis
@@ -22,6 +23,7 @@ from django.views import defaults
 # in a moment, which is a 503 with Retry-After, not a 500.
 UNAVAILABLE = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError)
 RETRY_AFTER_SECONDS = 5
+logger = logging.getLogger(__name__)
 
 
 def _close_connections_outside_transactions() -> None:
@@ -63,3 +65,40 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return defaults.server_error(request)
     finally:
         _close_connections_outside_transactions()
+
+
+class SocketsUnavailable:
+    """ASGI middleware for WebSockets, the sockets' 503. PostgreSQL or Redis away (UNAVAILABLE)
+    during a handshake refuses it with 503 and Retry-After (a close before accept, which browsers
+    see as a failed handshake, on servers without the websocket.http.response extension); on an
+    open socket it closes with 1013, "try again later". Never an HTTP 500 or a dropped connection:
+    the page reconnects with back-off and catches up (tests/deploy/test_faults.py)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        state = {"accepted": False, "ended": False}
+
+        async def tracking_send(message) -> None:
+            if message["type"] == "websocket.accept":
+                state["accepted"] = True
+            elif message["type"] in ("websocket.close", "websocket.http.response.start"):
+                state["ended"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except UNAVAILABLE:
+            logger.warning("WebSocket %s: the database or Redis is unavailable", scope["path"], exc_info=True)
+            if state["ended"]:
+                return
+            if not state["accepted"] and "websocket.http.response" in scope.get("extensions", {}):
+                headers = [
+                    (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                ]
+                await send({"type": "websocket.http.response.start", "status": 503, "headers": headers})
+                await send({"type": "websocket.http.response.body", "body": b"Briefly unavailable, try again."})
+            else:
+                await send({"type": "websocket.close", "code": 1013})

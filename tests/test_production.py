@@ -523,3 +523,66 @@ class TestSessionsWithoutTheCache:
         session_store(key).delete()
         assert not Session.objects.filter(session_key=key).exists()
         assert session_store(key).load() == {}
+
+
+# --- Sockets while PostgreSQL or Redis is away -------------------------------------------------
+
+
+class TestSocketsUnavailable:
+    """config.errors.SocketsUnavailable: a handshake that meets an outage gets 503 with Retry-After
+    (or a close before accept where the server cannot answer a handshake with a response), an open
+    socket 1013; anything else is not its business."""
+
+    @staticmethod
+    def run(app, extensions: dict) -> list[dict]:
+        from config.errors import SocketsUnavailable
+
+        sent: list[dict] = []
+
+        async def receive():
+            return {"type": "websocket.connect"}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "websocket", "path": "/ws/stream/", "extensions": extensions}
+        asyncio.run(SocketsUnavailable(app)(scope, receive, send))
+        return sent
+
+    def test_a_handshake_that_meets_an_outage_is_refused_with_503(self):
+        async def app(scope, receive, send):
+            raise OperationalError("the database system is shutting down")
+
+        sent = self.run(app, {"websocket.http.response": {}})
+        assert sent[0]["type"] == "websocket.http.response.start"
+        assert sent[0]["status"] == 503
+        assert (b"retry-after", b"5") in sent[0]["headers"]
+        assert sent[1]["type"] == "websocket.http.response.body"
+
+    def test_without_the_response_extension_the_handshake_is_closed(self):
+        async def app(scope, receive, send):
+            raise redis.ConnectionError("Connection refused")
+
+        assert self.run(app, {}) == [{"type": "websocket.close", "code": 1013}]
+
+    def test_an_open_socket_that_meets_an_outage_is_closed_with_1013(self):
+        async def app(scope, receive, send):
+            await send({"type": "websocket.accept"})
+            raise OperationalError("server closed the connection unexpectedly")
+
+        sent = self.run(app, {"websocket.http.response": {}})
+        assert sent == [{"type": "websocket.accept"}, {"type": "websocket.close", "code": 1013}]
+
+    def test_a_socket_already_closed_gets_nothing_more(self):
+        async def app(scope, receive, send):
+            await send({"type": "websocket.close", "code": 4403})
+            raise OperationalError("late")
+
+        assert self.run(app, {}) == [{"type": "websocket.close", "code": 4403}]
+
+    def test_other_errors_are_not_hidden(self):
+        async def app(scope, receive, send):
+            raise ValueError("a bug")
+
+        with pytest.raises(ValueError, match="a bug"):
+            self.run(app, {})
