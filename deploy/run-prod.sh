@@ -37,6 +37,7 @@ export SITE_URL="${SITE_URL:-http://localhost:$PORT}"
 # The database, created on first use (the server must answer: start it as the README says).
 "$BIN/python" - <<'PY'
 import os
+import sys
 
 import psycopg
 from psycopg import sql
@@ -44,10 +45,24 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 url = os.environ["DATABASE_URL"]
 name = conninfo_to_dict(url)["dbname"]
-with psycopg.connect(make_conninfo(url, dbname="postgres", connect_timeout=5), autocommit=True) as connection:
-    if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        print(f"run-prod: created database {name}")
+try:
+    with psycopg.connect(make_conninfo(url, dbname="postgres", connect_timeout=5), autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"run-prod: created database {name}")
+except psycopg.OperationalError as error:
+    sys.exit(f"run-prod: PostgreSQL does not answer at {url}: {error}".strip())
+PY
+"$BIN/python" - <<'PY'
+import os
+import sys
+
+import redis
+
+try:
+    redis.Redis.from_url(os.environ["REDIS_URL"], socket_connect_timeout=5).ping()
+except redis.RedisError as error:
+    sys.exit(f"run-prod: Redis does not answer at {os.environ['REDIS_URL']}: {error}")
 PY
 "$BIN/python" manage.py migrate --no-input
 "$BIN/python" manage.py collectstatic --no-input --verbosity 0
