@@ -74,13 +74,29 @@ def can_manage_post(user: AnyUser, post: AidPost) -> bool:
 
 
 def posts_managed_by(user: AnyUser) -> QuerySet[AidPost]:
-    """The queryset twin of can_manage_post."""
+    """The queryset twin of can_manage_post.
+
+    The communities and buildings are read first (one query) and go in as literal lists: with
+    them PostgreSQL ORs two index scans, on the community and on the building. As subqueries
+    joined through the building's grid it could use neither and filtered every request in the
+    district: the committee's queue took 16 s at 1M requests (bench/growth.py)."""
     if not user.is_authenticated or not user.is_active:
         return AidPost.objects.none()
-    memberships = Membership.objects.filter(user=user, status=Membership.Status.APPROVED)
-    committee = memberships.filter(role=Membership.Role.COMMITTEE).values("community")
-    grids = memberships.filter(role=Membership.Role.GRID_WORKER).values("grids")
-    return AidPost.objects.filter(Q(community__in=committee) | Q(place__grid__in=grids))
+    rows = Membership.objects.filter(
+        user=user,
+        status=Membership.Status.APPROVED,
+        role__in=(Membership.Role.COMMITTEE, Membership.Role.GRID_WORKER),
+    ).values_list("role", "community_id", "grids__places")
+    communities = sorted({community for role, community, _place in rows if role == Membership.Role.COMMITTEE})
+    places = sorted(
+        {place for role, _community, place in rows if role == Membership.Role.GRID_WORKER and place is not None}
+    )
+    scope = Q(pk__in=[])
+    if communities:
+        scope |= Q(community_id__in=communities)
+    if places:
+        scope |= Q(place_id__in=places)
+    return AidPost.objects.filter(scope)
 
 
 def can_post_for(user: AnyUser, membership: Membership) -> bool:

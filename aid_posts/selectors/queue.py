@@ -1,7 +1,7 @@
 """The queue of the committee and the grid workers: what waits for staff, oldest first.
 
-Every section reads only the posts the user manages (permissions.posts_managed_by), in one
-query each whatever the number of rows, plus the measures of those posts.
+Every section reads only the posts the user manages (permissions.posts_managed_by, read once),
+in one query each whatever the number of rows, plus the measures of those posts.
 """
 
 from dataclasses import dataclass
@@ -64,7 +64,9 @@ def _entered(statuses: tuple[str, ...]) -> Subquery:
     return Subquery(events.values("created_at")[:1])
 
 
-def escalated_unclaimed(user: User, *, now: datetime | None = None) -> QuerySet[AidPost]:
+def escalated_unclaimed(
+    user: User, *, now: datetime | None = None, managed: QuerySet[AidPost] | None = None
+) -> QuerySet[AidPost]:
     """Escalated requests nobody has a live offer on, still before their expiry: waiting for
     staff to invite a talent or take them on. Oldest first, each with `asked_count`, the
     talents already dispatched or invited, so that two staff do not ask the same ones again.
@@ -72,7 +74,7 @@ def escalated_unclaimed(user: User, *, now: datetime | None = None) -> QuerySet[
     is the staff's to know of; the page marks it and offers no invite or take-on, which would
     only be refused while it is hidden."""
     now = now or timezone.now()
-    waiting = posts_managed_by(user).filter(
+    waiting = (posts_managed_by(user) if managed is None else managed).filter(
         status=AidPost.Status.OPEN, live_claims=0, escalated_at__isnull=False, expires_at__gt=now
     )
     asked = Dispatch.objects.filter(post=OuterRef("pk")).order_by().values("post").annotate(n=Count("pk")).values("n")
@@ -83,20 +85,22 @@ def escalated_unclaimed(user: User, *, now: datetime | None = None) -> QuerySet[
     )
 
 
-def disputes_waiting(user: User) -> QuerySet[AidPost]:
+def disputes_waiting(user: User, *, managed: QuerySet[AidPost] | None = None) -> QuerySet[AidPost]:
     """Disputed requests waiting for the committee's decision, longest waiting first; each
     with `disputed_at`. Grid workers see those of their grids, the committee decides."""
-    disputed = posts_managed_by(user).filter(status=AidPost.Status.DISPUTED)
+    disputed = (posts_managed_by(user) if managed is None else managed).filter(status=AidPost.Status.DISPUTED)
     return _rows(disputed).annotate(disputed_at=_entered((AidPost.Status.DISPUTED,))).order_by("disputed_at", "pk")
 
 
-def follow_ups_due(user: User, *, now: datetime | None = None) -> QuerySet[AidPost]:
+def follow_ups_due(
+    user: User, *, now: datetime | None = None, managed: QuerySet[AidPost] | None = None
+) -> QuerySet[AidPost]:
     """Requests of the user's committee communities finished with help given (confirmed, or
     closed after a dispute) in the last QUEUE_RECENT_DAYS days and not yet followed up; each
     with `finished_at`, oldest first (the ones about to fall out of the window)."""
     now = now or timezone.now()
     finished = (
-        posts_managed_by(user)
+        (posts_managed_by(user) if managed is None else managed)
         .filter(community__in=committee_communities(user), status__in=FOLLOWED_UP)
         .annotate(finished_at=_entered(FOLLOWED_UP))
         .filter(finished_at__gte=now - timedelta(days=QUEUE_RECENT_DAYS))
@@ -110,9 +114,9 @@ def request_queue(user: User, *, now: datetime | None = None) -> RequestQueue:
     committee_ids = frozenset(committee_communities(user).values_list("pk", flat=True))
     managed = posts_managed_by(user)
     return RequestQueue(
-        escalated=_section(escalated_unclaimed(user, now=now)),
-        disputed=_section(disputes_waiting(user)),
-        to_follow_up=_section(follow_ups_due(user, now=now)) if committee_ids else None,
+        escalated=_section(escalated_unclaimed(user, now=now, managed=managed)),
+        disputed=_section(disputes_waiting(user, managed=managed)),
+        to_follow_up=_section(follow_ups_due(user, now=now, managed=managed)) if committee_ids else None,
         committee_community_ids=committee_ids,
         recent_days=QUEUE_RECENT_DAYS,
         measures_recent=request_measures(posts_posted_between(managed, now - timedelta(days=QUEUE_RECENT_DAYS), now)),

@@ -473,7 +473,7 @@ class TestQueryCounts:
             board = dashboard_for(committee, access.scope(), period)
 
         assert board.measures.total == 6 + 6
-        assert len(large) == len(small) <= 10
+        assert len(large) == len(small) <= 11
 
     def test_the_page_too(self, history, client, committee, community, building, far_building, resident, helper):
         client.force_login(committee)
