@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from aid_posts.models import AidPost
-from aid_posts.permissions import posts_reviewable_by
+from aid_posts.permissions import posts_managed_by, posts_reviewable_by
 from aid_posts.selectors.queue import disputes_waiting, escalated_unclaimed
 from messaging.permissions import held_messages_reviewable_by
 from neighbors.models import Community, User
@@ -46,6 +46,7 @@ class Waiting:
 def waiting_for(user: User) -> Waiting:
     """One count query per queue, each through the rule its own page uses, so that the front page
     never promises what the queue will not show."""
+    managed = posts_managed_by(user)
     return Waiting(
         communities=list(staff_communities(user).order_by("name")),
         is_committee=committee_communities(user).exists(),
@@ -54,7 +55,7 @@ def waiting_for(user: User) -> Waiting:
         + posts_reviewable_by(user).filter(status=AidPost.Status.HELD).count(),
         memberships=memberships_decidable_by(user).count(),
         credentials=credentials_decidable_by(user).filter(status=Credential.Status.PENDING).count(),
-        escalations=escalated_unclaimed(user).count(),
-        disputes=disputes_waiting(user).count(),
+        escalations=escalated_unclaimed(user, managed=managed).count(),
+        disputes=disputes_waiting(user, managed=managed).count(),
         redemptions=redemptions_decidable_by(user).filter(status=Redemption.Status.PENDING).count(),
     )
