@@ -20,26 +20,31 @@ from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.db import connection
 from django.test import Client
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from messaging.models import Conversation, Message
 from messaging.services import conversation_open
 from tests.conftest import require_service
 
+from .clients import (
+    FIRST_BACKOFF_SECONDS,
+    FRAME_TIMEOUT_SECONDS,
+    LAST_BACKOFF_SECONDS,
+    SETTLE_TIMEOUT_SECONDS,
+    ChatClient,
+    eventually,
+    open_socket,
+)
 from .servers import REDIS_SERVER, ServerProcess, ServerProcesses, database_url, redis_error
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-FRAME_TIMEOUT_SECONDS = 5
-FIRST_BACKOFF_SECONDS = 0.1
-LAST_BACKOFF_SECONDS = 1.0
 # Small numbers: the machine has two cores, shared with other test runs.
 MESSAGE_COUNT = 60
 FAULT_AT = 20
 SEND_INTERVAL_SECONDS = 0.04
 POSTS_DURING_OUTAGE = 8
-SETTLE_TIMEOUT_SECONDS = 30
 LIVE_TIMEOUT_SECONDS = 5
 
 
@@ -84,16 +89,6 @@ def conversation_of(*people, community) -> Conversation:
     )
 
 
-def open_socket(server: ServerProcess, conversation: Conversation, cookie: str):
-    return connect(
-        f"ws://127.0.0.1:{server.port}/ws/conversations/{conversation.pk}/",
-        origin=f"http://127.0.0.1:{server.port}",
-        additional_headers={"Cookie": cookie},
-        proxy=None,
-        open_timeout=FRAME_TIMEOUT_SECONDS,
-    )
-
-
 async def next_frame(socket: ClientConnection, kind: str, message_id: int | None = None) -> dict:
     """The next frame of this type (about this message), passing over the others."""
     try:
@@ -124,8 +119,8 @@ def test_a_message_sent_through_one_server_reaches_a_socket_on_the_other(process
         second.start()
         await asyncio.gather(first.wait_ready(), second.wait_ready())
         async with (
-            open_socket(first, conversation, poster_cookie) as poster,
-            open_socket(second, conversation, helper_cookie) as neighbour,
+            open_socket(first.port, conversation.pk, poster_cookie) as poster,
+            open_socket(second.port, conversation.pk, helper_cookie) as neighbour,
         ):
             for round_number, (question, answer) in enumerate(said):
                 if round_number:
@@ -143,96 +138,6 @@ def test_a_message_sent_through_one_server_reaches_a_socket_on_the_other(process
         assert list(
             Message.objects.filter(conversation=conversation).order_by("id").values_list("body", flat=True)
         ) == [body for pair in said for body in pair]
-
-
-class ChatClient:
-    """One participant's chat page, doing what the protocol (messaging/consumers.py) asks of a
-    client, written down here because the fault tests stand or fall with it:
-
-    - It reconnects with back-off (0.1 s doubling to 1 s) whenever its socket ends or the
-      handshake is refused, and catches up after every connect.
-    - It keeps a log of messages keyed by id and upserts into it, as static/js/chat.js does: a
-      live frame and a catch-up may both bring a message, and an ack brings one's own.
-    - It catches up after `synced_id`, the last id of its last complete catch-up (chat.js's
-      caughtUpTo), not after the highest id heard live. Ids say nothing about what came in
-      between, so a live frame lost while later ones arrived (a server killed between commit
-      and broadcast) would otherwise leave a hole that no catch-up fills.
-    - As a sender it keeps every message not yet acknowledged and sends it again, with the same
-      client id, after each reconnect (the server stores a client id once).
-    """
-
-    def __init__(self, name: str, user, server: ServerProcess, conversation: Conversation) -> None:
-        self.name = name
-        self.server = server
-        self.conversation = conversation
-        self.cookie = session_cookie(user)
-        self.log: dict[int, dict] = {}
-        self.heard: list[int] = []  # the id of every "message" frame, repeats included
-        self.synced_id = 0
-        self.synced = asyncio.Event()
-        self.unacknowledged: dict[str, str] = {}
-        self.acknowledged: dict[str, int] = {}
-        self.errors: list[dict] = []
-        self.refusals: list[int] = []  # HTTP statuses of refused handshakes
-        self.connections = 0
-        self.socket: ClientConnection | None = None
-
-    async def run(self) -> None:
-        """Until cancelled."""
-        backoff = FIRST_BACKOFF_SECONDS
-        while True:
-            try:
-                async with open_socket(self.server, self.conversation, self.cookie) as socket:
-                    self.socket = socket
-                    self.connections += 1
-                    backoff = FIRST_BACKOFF_SECONDS
-                    await self.catch_up()
-                    for client_id, body in list(self.unacknowledged.items()):
-                        await self._send(client_id, body)
-                    async for text in socket:
-                        await self._receive(json.loads(text))
-            except InvalidStatus as refusal:
-                self.refusals.append(refusal.response.status_code)
-            except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError):
-                # The server or its connection went away: try again.
-                pass
-            finally:
-                self.socket = None
-                self.synced.clear()
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, LAST_BACKOFF_SECONDS)
-
-    async def catch_up(self) -> None:
-        self.synced.clear()
-        if self.socket is not None:
-            with contextlib.suppress(ConnectionClosed):
-                await self.socket.send(json.dumps({"type": "catch_up", "after": self.synced_id, "changed_after": None}))
-
-    async def send(self, client_id: str, body: str) -> None:
-        self.unacknowledged[client_id] = body
-        await self._send(client_id, body)
-
-    async def _send(self, client_id: str, body: str) -> None:
-        if self.socket is not None:
-            with contextlib.suppress(ConnectionClosed):
-                await self.socket.send(json.dumps({"type": "message.send", "client_id": client_id, "body": body}))
-
-    async def _receive(self, frame: dict) -> None:
-        if frame["type"] == "message":
-            self.heard.append(frame["message"]["id"])
-            self.log[frame["message"]["id"]] = frame["message"]
-        elif frame["type"] == "message.ack":
-            self.acknowledged[frame["client_id"]] = frame["id"]
-            self.unacknowledged.pop(frame["client_id"], None)
-            self.log[frame["id"]] = frame["message"]
-        elif frame["type"] == "caught_up":
-            self.synced_id = frame["last_id"]
-            if frame["more"]:
-                await self.catch_up()
-            else:
-                self.synced.set()
-        elif frame["type"] == "error":
-            self.errors.append(frame)
 
 
 class FormPoster:
@@ -287,14 +192,6 @@ class FormPoster:
             return 0
         finally:
             server.close()
-
-
-async def eventually(condition, what: str, timeout: float = SETTLE_TIMEOUT_SECONDS) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.05)
 
 
 async def all_synced(clients: list[ChatClient]) -> None:
@@ -396,9 +293,9 @@ def test_a_server_killed_and_started_again_loses_and_duplicates_nothing(
     crashing = processes.asgi(database_url=url, redis_url=settings.REDIS_URL)
     steady = processes.asgi(database_url=url, redis_url=settings.REDIS_URL)
     clients = [
-        ChatClient("poster", resident, crashing, conversation),
-        ChatClient("helper", helper, crashing, conversation),
-        ChatClient("neighbour", neighbour, steady, conversation),
+        ChatClient("poster", crashing.port, conversation.pk, session_cookie(resident)),
+        ChatClient("helper", crashing.port, conversation.pk, session_cookie(helper)),
+        ChatClient("neighbour", steady.port, conversation.pk, session_cookie(neighbour)),
     ]
 
     async def crash_and_restart() -> None:
@@ -451,9 +348,9 @@ def test_redis_killed_and_started_again_loses_and_duplicates_nothing(
     first = processes.asgi(database_url=url, redis_url=redis_url)
     second = processes.asgi(database_url=url, redis_url=redis_url)
     clients = [
-        ChatClient("poster", resident, first, conversation),
-        ChatClient("helper", helper, first, conversation),
-        ChatClient("neighbour", neighbour, second, conversation),
+        ChatClient("poster", first.port, conversation.pk, session_cookie(resident)),
+        ChatClient("helper", first.port, conversation.pk, session_cookie(helper)),
+        ChatClient("neighbour", second.port, conversation.pk, session_cookie(neighbour)),
     ]
     form = FormPoster("helper-form", helper, second, conversation)
 
