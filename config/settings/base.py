@@ -95,10 +95,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A request waits at most this long for a connection; while PostgreSQL is down or restarting
     # it gets the 503 page (config/errors.py) in seconds instead of hanging.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
-# Persistent connections leak under ASGI (channels #871, #1206): Django closes a connection at
-# the end of the request only on the request's own thread, and ASGI runs views on others.
-# So every request and socket handler opens its own and closes it; tests/deploy/test_connections.py
-# holds the count flat over 1,000 WebSocket connects.
+# Persistent connections leak under ASGI (channels #871, #1206): a connection belongs to the
+# thread that opened it, and ASGI runs views and socket handlers on threads that outlive the
+# request. So each opens its own and closes it; tests/deploy/test_connections.py holds the count
+# flat over 1,000 WebSocket connects.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
