@@ -12,3 +12,20 @@ def community_staff(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     return {"is_community_staff": lambda: staff_communities(user).exists()}
+
+
+# Remembered per browser as well as per person: the login page of a browser that asked for it
+# is large too, and so is a page after logging out.
+LARGE_TEXT_COOKIE = "jinlin_large_text"
+
+
+def large_text_wanted(request: HttpRequest) -> bool:
+    """The large-text mode (长辈模式): the person's profile when logged in, else the browser's cookie."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user.profile.large_text
+    return request.COOKIES.get(LARGE_TEXT_COOKIE) == "1"
+
+
+def large_text(request: HttpRequest) -> dict:
+    return {"large_text": large_text_wanted(request)}

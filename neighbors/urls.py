@@ -5,6 +5,7 @@ from . import views
 app_name = "neighbors"
 urlpatterns = [
     path("privacy/", views.privacy_notice, name="privacy"),
+    path("preferences/large-text/", views.large_text_switch, name="large_text"),
     path("communities/", views.communities, name="communities"),
     path("communities/<int:pk>/leave/", views.membership_leave, name="membership_leave"),
     path("communities/requests/", views.membership_queue, name="membership_queue"),

@@ -6,11 +6,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import data_rights, selectors, services
+from .context_processors import LARGE_TEXT_COOKIE
 from .forms import (
     AccountDeleteForm,
     ConsentForm,
@@ -36,6 +39,31 @@ from .permissions import (
 
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
+
+
+LARGE_TEXT_COOKIE_DAYS = 365
+
+
+@require_POST
+def large_text_switch(request):
+    """The header's 长辈模式 switch: on or off for this browser (a cookie), and for the person when
+    logged in (their profile, which every browser they use then follows); back to the page."""
+    on = request.POST.get("on") == "1"
+    if request.user.is_authenticated:
+        services.large_text_set(actor=request.user, on=on)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = reverse("home")
+    response = redirect(back)
+    response.set_cookie(
+        LARGE_TEXT_COOKIE,
+        "1" if on else "0",
+        max_age=LARGE_TEXT_COOKIE_DAYS * 24 * 3600,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def privacy_notice(request):

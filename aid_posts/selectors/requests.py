@@ -1,11 +1,16 @@
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from neighbors.data_rights import decimal_text, isoformat
 from neighbors.models import Membership, User
+from neighbors.permissions import communities_visible_to
+from talent_pool.models import Skill
 
 from ..models import AidPost, Claim, Duty, PostEvent, PostPhoto, RoleClaim
 from ..permissions import posts_visible_to
@@ -244,3 +249,35 @@ def user_data_export(user: User) -> dict:
             for duty in Duty.objects.filter(holder=user).select_related("role").order_by("served_on")
         ],
     }
+
+
+def common_categories(user: User, *, limit: int = 5, days: int = 90) -> list[Skill]:
+    """The help most asked for in the user's communities over the last `days`, most asked first,
+    filled up from settings.EASY_HOME_CATEGORIES (what older residents ask for most: errands,
+    plumbing, phones…) and then the skill list, so that there are always `limit` where there
+    are as many skills. For the large-text home page's one-tap buttons."""
+    since = timezone.now() - timedelta(days=days)
+    counted = (
+        AidPost.objects.filter(
+            community__in=communities_visible_to(user), created_at__gte=since, hidden_at__isnull=True
+        )
+        .order_by()
+        .values("category")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "category")
+        .values_list("category", flat=True)[:limit]
+    )
+    chosen = list(counted)
+    if len(chosen) < limit:
+        by_code = dict(
+            Skill.objects.filter(code__in=settings.EASY_HOME_CATEGORIES)
+            .exclude(pk__in=chosen)
+            .values_list("code", "pk")
+        )
+        chosen += [by_code[code] for code in settings.EASY_HOME_CATEGORIES if code in by_code][: limit - len(chosen)]
+    if len(chosen) < limit:
+        chosen += list(
+            Skill.objects.exclude(pk__in=chosen).order_by("code").values_list("pk", flat=True)[: limit - len(chosen)]
+        )
+    skills = Skill.objects.in_bulk(chosen)
+    return [skills[pk] for pk in chosen if pk in skills]

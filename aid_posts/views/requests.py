@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from messaging.selectors import conversation_for_subject
 from neighbors import selectors as neighbor_selectors
+from neighbors.context_processors import large_text_wanted
 from neighbors.forms import RevealContactForm
 from neighbors.geo import rounded_distance_m
 from neighbors.images import private_image_response
@@ -42,6 +43,18 @@ from .common import act, add_service_error
 def home(request):
     if not request.user.is_authenticated:
         return render(request, "aid_posts/landing.html")
+    if large_text_wanted(request):
+        # 长辈模式: the kinds of help most asked for as big buttons, and one's own requests.
+        memberships = neighbor_selectors.memberships_of(request.user)
+        return render(
+            request,
+            "aid_posts/home_easy.html",
+            {
+                "memberships": memberships,
+                "categories": selectors.common_categories(request.user) if memberships else [],
+                "my_posts": selectors.posts_by(request.user)[:10],
+            },
+        )
     return render(
         request,
         "aid_posts/home.html",
@@ -116,7 +129,7 @@ def post_create(request):
         communities=communities,
         places=neighbor_selectors.places_in(communities),
         categories=skills(),
-        initial={"place": _home_place(request.user)},
+        initial={"place": _home_place(request.user), "category": _category_asked(request)},
     )
     done = _create(request, form, success=_("Your request is posted. Neighbours can see it now."))
     return done or _create_page(
@@ -126,6 +139,13 @@ def post_create(request):
         can_post=communities.exists(),
         suspended=_suspended_everywhere(request.user, communities),
     )
+
+
+def _category_asked(request):
+    """The kind of help a one-tap button on the large-text home page chose (?category=<id>);
+    anything else is ignored and the form asks."""
+    asked = request.GET.get("category", "")
+    return skills().filter(pk=int(asked)).first() if asked.isdigit() and len(asked) < 10 else None
 
 
 @login_required

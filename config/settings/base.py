@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "messaging.context_processors.notifications",
                 "neighbors.context_processors.community_staff",
+                "neighbors.context_processors.large_text",
             ],
         },
     },
@@ -274,6 +275,9 @@ DISPATCH_WEIGHTS = {
     "rating": 0.20,
     "fairness": 0.15,
 }
+# The large-text home page offers one-tap buttons for the five kinds of help most asked for in a
+# person's communities; where fewer have been asked for lately, these fill up, in this order.
+EASY_HOME_CATEGORIES = ["errands", "electrical", "it-help", "home-repair", "elderly-companionship"]
 # The map's tile layer. Tiles are data, not code: on an intranet point this at the
 # district's own tile server, or leave it empty for markers on a plain background.
 MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")

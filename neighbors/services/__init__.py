@@ -40,6 +40,7 @@ from .profile import (
     block_remove,
     contact_method_set,
     files_delete_after_commit,
+    large_text_set,
     leaderboard_opt_out_set,
     profile_update,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "partnership_open",
     "profile_hide",
     "profile_restore",
+    "large_text_set",
     "profile_update",
     "suspension_check",
     "suspension_lift",

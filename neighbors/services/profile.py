@@ -98,3 +98,11 @@ def leaderboard_opt_out_set(*, actor: User, opt_out: bool) -> Profile:
     profile.leaderboard_opt_out = opt_out
     profile.save(update_fields=["leaderboard_opt_out"])
     return profile
+
+
+def large_text_set(*, actor: User, on: bool) -> Profile:
+    """The large-text mode (长辈模式) switch in the header, for the person's own profile."""
+    profile = actor.profile
+    profile.large_text = on
+    profile.save(update_fields=["large_text"])
+    return profile
