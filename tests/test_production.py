@@ -34,6 +34,7 @@ from aid_posts.models import AidPost, Claim
 from aid_posts.services import aid_post_claim, aid_post_create
 from neighbors.ratelimits import TooFast
 from tests.factories import skill, window
+from tests.messaging.servers import free_port
 
 ROOT = Path(settings.BASE_DIR)
 SERVER_START_TIMEOUT = 30
@@ -116,12 +117,6 @@ class TestCheckDeploy:
 # --- Static files from WhiteNoise --------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -145,7 +140,7 @@ def static_server(tmp_path_factory):
     )
     collected = manage("collectstatic", "--no-input", "--verbosity", "0", env=env)
     assert collected.returncode == 0, collected.stderr
-    port = free_port()
+    port = free_port(set())
     command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port)]
     command += ["--lifespan", "off", "--no-proxy-headers", "--log-level", "warning"]
     log = (static_root.parent / "uvicorn.log").open("wb")

@@ -23,17 +23,12 @@ from django.conf import settings
 from psycopg import sql
 
 from tests.conftest import require_service
-from tests.messaging.servers import redis_error
+from tests.deploy.stack import children_of
+from tests.messaging.servers import free_port, redis_error
 
 ROOT = Path(settings.BASE_DIR)
 START_TIMEOUT_SECONDS = 240
 WORKERS = 2
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def request(port: int, method: str, path: str, headers: dict | None = None, body: str | None = None):
@@ -56,10 +51,8 @@ def cookies_of(headers) -> dict[str, str]:
 
 
 def worker_processes(parent: int) -> list[int]:
-    children = []
-    for task in Path(f"/proc/{parent}/task").iterdir():
-        children += [int(pid) for pid in (task / "children").read_text().split()]
-    return [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    """uvicorn's workers: its children started by multiprocessing (not its resource tracker)."""
+    return [pid for pid in children_of(parent) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
 @pytest.fixture
@@ -70,7 +63,7 @@ def run_prod(tmp_path):
     admin = f"host={server['HOST'] or '127.0.0.1'} port={server['PORT'] or 5432} user={server['USER']} dbname=postgres"
     name = f"jinlin_runprod_{os.getpid()}"
     prefix = f"jinlin-runprod-{uuid.uuid4().hex[:8]}"
-    port = free_port()
+    port = free_port(set())
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_"))},
         "RUN_PROD_DATABASE_URL": f"postgres://{server['USER']}@{server['HOST'] or '127.0.0.1'}:{server['PORT'] or 5432}/{name}",

@@ -64,6 +64,11 @@ def _entered(statuses: tuple[str, ...]) -> Subquery:
     return Subquery(events.values("created_at")[:1])
 
 
+def _managed(user: User, managed: QuerySet[AidPost] | None) -> QuerySet[AidPost]:
+    """The caller's scope when it read one already (request_queue reads it once for every section)."""
+    return posts_managed_by(user) if managed is None else managed
+
+
 def escalated_unclaimed(
     user: User, *, now: datetime | None = None, managed: QuerySet[AidPost] | None = None
 ) -> QuerySet[AidPost]:
@@ -74,7 +79,7 @@ def escalated_unclaimed(
     is the staff's to know of; the page marks it and offers no invite or take-on, which would
     only be refused while it is hidden."""
     now = now or timezone.now()
-    waiting = (posts_managed_by(user) if managed is None else managed).filter(
+    waiting = _managed(user, managed).filter(
         status=AidPost.Status.OPEN, live_claims=0, escalated_at__isnull=False, expires_at__gt=now
     )
     asked = Dispatch.objects.filter(post=OuterRef("pk")).order_by().values("post").annotate(n=Count("pk")).values("n")
@@ -88,7 +93,7 @@ def escalated_unclaimed(
 def disputes_waiting(user: User, *, managed: QuerySet[AidPost] | None = None) -> QuerySet[AidPost]:
     """Disputed requests waiting for the committee's decision, longest waiting first; each
     with `disputed_at`. Grid workers see those of their grids, the committee decides."""
-    disputed = (posts_managed_by(user) if managed is None else managed).filter(status=AidPost.Status.DISPUTED)
+    disputed = _managed(user, managed).filter(status=AidPost.Status.DISPUTED)
     return _rows(disputed).annotate(disputed_at=_entered((AidPost.Status.DISPUTED,))).order_by("disputed_at", "pk")
 
 
@@ -100,7 +105,7 @@ def follow_ups_due(
     with `finished_at`, oldest first (the ones about to fall out of the window)."""
     now = now or timezone.now()
     finished = (
-        (posts_managed_by(user) if managed is None else managed)
+        _managed(user, managed)
         .filter(community__in=committee_communities(user), status__in=FOLLOWED_UP)
         .annotate(finished_at=_entered(FOLLOWED_UP))
         .filter(finished_at__gte=now - timedelta(days=QUEUE_RECENT_DAYS))
