@@ -217,7 +217,13 @@ class WelfareRoleForm(forms.Form):
         queryset=Skill.objects.none(),
         help_text=_("Where the skill needs a certificate, only talents with a verified, valid one can claim."),
     )
-    seats = forms.IntegerField(label=_("Seats"), min_value=1, max_value=50, initial=1)
+    seats = forms.IntegerField(
+        label=_("Seats"),
+        min_value=1,
+        max_value=50,
+        initial=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
     weekday = forms.TypedChoiceField(label=_("Day"), choices=WelfareRole.Weekday.choices, coerce=int)
     starts_at = forms.TimeField(
         label=pgettext_lazy("time of day", "From"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")

@@ -12,6 +12,7 @@ class SignupForm(AllauthSignupForm):
         label=_("Display name"),
         max_length=40,
         help_text=_("What neighbours will call you, e.g. 王阿姨."),
+        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
     age_group = forms.ChoiceField(
         label=_("Your age"),
@@ -68,7 +69,10 @@ class DeclineMembershipForm(forms.Form):
 
 
 class GuardianForm(forms.Form):
-    guardian_name = forms.CharField(label=_("Guardian's name"), max_length=40)
+    # Typed by committee staff about someone else: the browser must not offer their own name.
+    guardian_name = forms.CharField(
+        label=_("Guardian's name"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
     relation = forms.CharField(label=_("Relation to the child"), max_length=40)
     method = forms.ChoiceField(label=_("How the guardian agreed"), choices=GuardianConsent.Method.choices)
 
@@ -89,7 +93,9 @@ class RoleChangeForm(forms.Form):
 
 
 class ProfileForm(forms.Form):
-    display_name = forms.CharField(label=_("Display name"), max_length=40)
+    display_name = forms.CharField(
+        label=_("Display name"), max_length=40, widget=forms.TextInput(attrs={"autocomplete": "nickname"})
+    )
     # A plain file input: removing the photo is its own box below, not the widget's "clear".
     avatar = PipelineImageField(
         label=_("Photo"),
@@ -112,11 +118,12 @@ class ProfileForm(forms.Form):
 class ContactMethodForm(forms.Form):
     """One contact detail and who may see it; the form is shown once per kind."""
 
+    # type, autocomplete and inputmode (the phone's keypad) of each kind's value.
     INPUT_TYPES = {
-        ContactMethod.Kind.PHONE: ("tel", "tel"),
-        ContactMethod.Kind.WECHAT: ("text", "off"),
-        ContactMethod.Kind.EMAIL: ("email", "email"),
-        ContactMethod.Kind.ADDRESS: ("text", "address-line2"),
+        ContactMethod.Kind.PHONE: ("tel", "tel", "tel"),
+        ContactMethod.Kind.WECHAT: ("text", "off", "text"),
+        ContactMethod.Kind.EMAIL: ("email", "email", "email"),
+        ContactMethod.Kind.ADDRESS: ("text", "address-line2", "text"),
     }
 
     value = forms.CharField(max_length=200, required=False)
@@ -129,10 +136,10 @@ class ContactMethodForm(forms.Form):
     def __init__(self, *args, kind: str, **kwargs) -> None:
         super().__init__(*args, prefix=kind, **kwargs)
         self.kind = kind
-        input_type, autocomplete = self.INPUT_TYPES[kind]
+        input_type, autocomplete, inputmode = self.INPUT_TYPES[kind]
         self.fields["value"].label = ContactMethod.Kind(kind).label
         self.fields["value"].widget = forms.TextInput(
-            attrs={"type": input_type, "autocomplete": autocomplete, "maxlength": 200}
+            attrs={"type": input_type, "autocomplete": autocomplete, "inputmode": inputmode, "maxlength": 200}
         )
 
 
@@ -144,7 +151,7 @@ class RevealContactForm(forms.Form):
 
 class ConsentForm(forms.Form):
     kind = forms.ChoiceField(choices=Consent.Kind.choices)
-    action = forms.ChoiceField(choices=[("grant", "grant"), ("withdraw", "withdraw")])
+    action = forms.ChoiceField(choices=[("grant", _("Give consent")), ("withdraw", _("Withdraw consent"))])
 
 
 class AccountDeleteForm(forms.Form):

@@ -26,7 +26,7 @@ class TalentProfileForm(forms.Form):
         label=_("How far I go (metres)"),
         min_value=100,
         max_value=20_000,
-        widget=forms.NumberInput(attrs={"step": 100}),
+        widget=forms.NumberInput(attrs={"step": 100, "inputmode": "numeric"}),
         help_text=_("From 100 to 20000 metres from your home building."),
     )
 

@@ -24,6 +24,7 @@ class SuspendForm(ModerationReasonForm):
         label=_("For how many days (1–365)"),
         min_value=1,
         max_value=SUSPENSION_MAX_DAYS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages={
             "required": _("Say for how many days the suspension lasts."),
             "invalid": _("Give the number of days as a whole number, 1 to 365."),

@@ -62,6 +62,7 @@ class AwardForm(_LedgerForm):
         label=_("Points"),
         min_value=1,
         max_value=AWARD_MAX_POINTS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages=_whole_number(_("Award a whole number of points from 1 to 1000.")),
     )
     hours = forms.DecimalField(
@@ -70,6 +71,7 @@ class AwardForm(_LedgerForm):
         min_value=Decimal("0"),
         max_value=AWARD_MAX_HOURS,
         decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal"}),
         error_messages={
             **_whole_number(_("Award from 0 to 24 hours, e.g. 1.5.")),
             "max_decimal_places": _("Give hours to at most two decimal places, e.g. 1.25."),
@@ -126,12 +128,14 @@ class RewardForm(_HiddenErrorsShown):
         label=_("Price in points"),
         min_value=1,
         max_value=REWARD_MAX_POINTS,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages=_whole_number(_("Enter a whole number of points from 1 to 100000.")),
     )
     stock = forms.IntegerField(
         label=_("In stock"),
         min_value=0,
         max_value=REWARD_MAX_STOCK,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         help_text=_("How many can still be redeemed. Each redemption takes one; a cancelled one puts it back."),
         error_messages=_whole_number(_("Enter a whole number from 0 to 10000.")),
     )

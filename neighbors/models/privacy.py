@@ -124,10 +124,10 @@ class Partnership(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="partnerships")
     partner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    subject = models.CharField(max_length=100, help_text="What connects them, e.g. aid_post:12")
-    title = models.CharField(max_length=200, blank=True, help_text="What the subject was called when opened.")
+    subject = models.CharField(max_length=100, help_text=_("What connects them, e.g. aid_post:12"))
+    title = models.CharField(max_length=200, blank=True, help_text=_("What the subject was called when opened."))
     opened_at = models.DateTimeField(auto_now_add=True)
-    until = models.DateTimeField(null=True, blank=True, help_text="Empty while the shared post is open.")
+    until = models.DateTimeField(null=True, blank=True, help_text=_("Empty while the shared post is open."))
 
     class Meta:
         constraints = [
@@ -167,7 +167,7 @@ class ContactShare(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_shares")
     viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=20, choices=ContactMethod.Kind.choices)
-    subject = models.CharField(max_length=100, help_text="What connects them, e.g. aid_post:12")
+    subject = models.CharField(max_length=100, help_text=_("What connects them, e.g. aid_post:12"))
     shared_at = models.DateTimeField(auto_now=True)
     until = models.DateTimeField()
 

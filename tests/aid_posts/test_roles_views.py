@@ -227,7 +227,7 @@ def test_the_committee_creates_a_role(committee, community, building, mediation)
     assert (role.weekday, role.starts_at, role.ends_at, role.seats) == (5, time(9), time(11), 2)
     assert role.created_by == committee
     page = client.get(response.url).content.decode()
-    assert "Saturdays 9:00–11:00" in page
+    assert "Saturdays 9 a.m.–11 a.m." in page
 
 
 def _other_place():
