@@ -1,6 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 
 from .services import user_signup_complete
 
@@ -28,5 +29,7 @@ class AccountAdapter(DefaultAccountAdapter):
                 display_name=form.cleaned_data["display_name"],
                 notice_version=form.cleaned_data["notice_version"],
                 is_minor=form.cleaned_data["age_group"] == "minor",
+                # The language the sign-up page was in (LocaleMiddleware chose it for this request).
+                language=translation.get_language(),
             )
         return user

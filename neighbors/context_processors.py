@@ -1,17 +1,30 @@
-"""What every page needs from neighbors: whether to show the staff links."""
+"""What every page needs from neighbors: the header's communities, whether to show the staff
+links, and the large-text mode."""
+
+from functools import cache
 
 from django.http import HttpRequest
 
 from .permissions import staff_communities
+from .selectors import community_names_of
 
 
 def community_staff(request: HttpRequest) -> dict:
     """`is_community_staff`: committee member or grid worker somewhere. A callable, so that the
-    query runs only on pages whose template asks."""
+    query runs only on pages whose template asks, and once however often it asks."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"is_community_staff": lambda: staff_communities(user).exists()}
+    return {"is_community_staff": cache(lambda: staff_communities(user).exists())}
+
+
+def header_communities(request: HttpRequest) -> dict:
+    """`header_communities`: the names of the communities the person is a member of, for the
+    header. A callable, like the staff flag, so that pages without the header pay nothing."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"header_communities": cache(lambda: community_names_of(user))}
 
 
 # Remembered per browser as well as per person: the login page of a browser that asked for it

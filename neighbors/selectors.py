@@ -42,6 +42,15 @@ def memberships_of(user: User) -> QuerySet[Membership]:
     )
 
 
+def community_names_of(user: User) -> list[str]:
+    """The names of the communities the user is an approved member of, in name order."""
+    return list(
+        Community.objects.filter(memberships__user=user, memberships__status=Membership.Status.APPROVED)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+
+
 def communities_open_to_join(user: User) -> QuerySet[Community]:
     """Communities the user has no live request or membership in (a declined or left one may ask again)."""
     return (

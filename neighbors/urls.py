@@ -5,7 +5,10 @@ from . import views
 app_name = "neighbors"
 urlpatterns = [
     path("privacy/", views.privacy_notice, name="privacy"),
+    path("help/", views.help_index, name="help"),
+    path("help/<slug:audience>/", views.help_page, name="help_page"),
     path("preferences/large-text/", views.large_text_switch, name="large_text"),
+    path("preferences/language/", views.language_switch, name="language"),
     path("communities/", views.communities, name="communities"),
     path("communities/<int:pk>/leave/", views.membership_leave, name="membership_leave"),
     path("communities/requests/", views.membership_queue, name="membership_queue"),

@@ -8,9 +8,11 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
 from . import data_rights, selectors, services
 from .context_processors import LARGE_TEXT_COOKIE
@@ -66,8 +68,41 @@ def large_text_switch(request):
     return response
 
 
+@require_POST
+def language_switch(request):
+    """The header's language switch: Django's own (a cookie, and back to the page it was
+    pressed on), and for a logged-in person their profile too, which every login applies."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.language_set(actor=request.user, language=language)
+    return response
+
+
 def privacy_notice(request):
     return render(request, "neighbors/privacy.html", {"version": settings.PRIVACY_NOTICE_VERSION})
+
+
+HELP_AUDIENCES = ("residents", "volunteers", "committees")
+
+
+def _help_render(request, page: str):
+    # Help is long prose: one template per language reads better than dozens of catalogue
+    # entries. A language without its own page falls back to Chinese, the site's first language.
+    templates = [f"neighbors/help/{page}.{get_language()}.html", f"neighbors/help/{page}.zh-hans.html"]
+    return render(request, templates, {"page": page})
+
+
+def help_index(request):
+    """Who the site is for, a page for each, and where to get help in person. No login: a resident
+    without an account reads it before signing up."""
+    return _help_render(request, "index")
+
+
+def help_page(request, audience: str):
+    if audience not in HELP_AUDIENCES:
+        raise Http404
+    return _help_render(request, audience)
 
 
 def _join_form(user, data=None) -> JoinCommunityForm:

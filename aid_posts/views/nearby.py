@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from neighbors import selectors as neighbor_selectors
 from neighbors.models import Membership, Place
@@ -210,7 +210,12 @@ def post_nearby(request: HttpRequest) -> HttpResponse:
                     "tilesFailed": _(
                         "The map tiles could not be loaded: the requests' buildings are shown on a plain background."
                     ),
-                    "requests": _("open requests"),
+                    # The count's plural form is chosen in the page by Intl.PluralRules: English
+                    # has "one" and "other", Chinese only "other".
+                    "requests": {
+                        form: ngettext("%(count)s open request", "%(count)s open requests", count)
+                        for form, count in (("one", 1), ("other", 2))
+                    },
                     "urgent": _("Urgent"),
                 },
             },

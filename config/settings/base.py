@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "messaging.context_processors.notifications",
                 "neighbors.context_processors.community_staff",
+                "neighbors.context_processors.header_communities",
                 "neighbors.context_processors.large_text",
             ],
         },
@@ -197,7 +198,9 @@ USE_TZ = True
 
 # --- Static and media -----------------------------------------------------------
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# The browser tests' screenshots (docs/screenshots/) are also the help pages' pictures, served
+# under static/screenshots/ so that the README and the site show the same files.
+STATICFILES_DIRS = [BASE_DIR / "static", ("screenshots", BASE_DIR / "docs" / "screenshots")]
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # Who serves /static/ (config/asgi.py): "django" from the apps' folders as they are, needing no
 # collectstatic; production says "whitenoise", from STATIC_ROOT.

@@ -40,6 +40,7 @@ from .profile import (
     block_remove,
     contact_method_set,
     files_delete_after_commit,
+    language_set,
     large_text_set,
     leaderboard_opt_out_set,
     profile_update,
@@ -48,11 +49,21 @@ from .reasons import decision_reason
 
 
 @transaction.atomic
-def user_signup_complete(*, user: User, display_name: str, notice_version: str, is_minor: bool = False) -> Profile:
-    """What sign-up adds to allauth's user: a profile and the recorded consent."""
+def user_signup_complete(
+    *,
+    user: User,
+    display_name: str,
+    notice_version: str,
+    is_minor: bool = False,
+    language: str = settings.LANGUAGE_CODE,
+) -> Profile:
+    """What sign-up adds to allauth's user: a profile and the recorded consent.
+
+    `language` is the one the person signed up in: logging in applies the profile's language,
+    so without it someone who signed up in English would be greeted in Chinese."""
     if notice_version != settings.PRIVACY_NOTICE_VERSION:
         raise ValidationError(_("The privacy notice has changed; please read it again."))
-    profile = Profile(user=user, display_name=display_name.strip(), is_minor=is_minor)
+    profile = Profile(user=user, display_name=display_name.strip(), is_minor=is_minor, language=language)
     profile.full_clean()
     profile.save()
     Consent.objects.create(user=user, kind=Consent.Kind.PRIVACY_NOTICE, version=notice_version)
@@ -90,6 +101,7 @@ __all__ = [
     "partnership_open",
     "profile_hide",
     "profile_restore",
+    "language_set",
     "large_text_set",
     "profile_update",
     "suspension_check",

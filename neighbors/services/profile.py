@@ -1,5 +1,6 @@
 """A person's own profile, contact details and block list."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -97,6 +98,17 @@ def leaderboard_opt_out_set(*, actor: User, opt_out: bool) -> Profile:
     profile = Profile.objects.get(user=actor)
     profile.leaderboard_opt_out = opt_out
     profile.save(update_fields=["leaderboard_opt_out"])
+    return profile
+
+
+def language_set(*, actor: User, language: str) -> Profile:
+    """The header's language switch, for the person's own profile: logging in applies the
+    profile's language, so a choice kept only in the browser would be undone at the next login."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Choose a language from the list.")})
+    profile = actor.profile
+    profile.language = language
+    profile.save(update_fields=["language"])
     return profile
 
 

@@ -103,7 +103,10 @@
     }
     markers.clearLayers();
     buildings.forEach(function (building) {
-      const label = building.name + " (" + building.posts.length + " " + config.labels.requests + ")";
+      const count = building.posts.length;
+      const form = new Intl.PluralRules(document.documentElement.lang).select(count);
+      const requests = config.labels.requests[form] || config.labels.requests.other;
+      const label = building.name + " (" + requests.replace("%(count)s", count) + ")";
       L.marker([building.lat, building.lng], { icon: iconFor(building), title: label, keyboard: true })
         .bindPopup(popupFor(building))
         .addTo(markers);
@@ -145,6 +148,8 @@
       return;
     }
     inFlight = true;
+    // The list stays readable while it is asked again; screen readers hear the update after.
+    results.setAttribute("aria-busy", "true");
     try {
       const response = await fetch(window.location.href, {
         headers: { "X-Requested-With": "fetch" },
@@ -159,6 +164,7 @@
     } catch (error) {
       // Offline for a moment; the next change tries again.
     } finally {
+      results.removeAttribute("aria-busy");
       inFlight = false;
       if (again) {
         again = false;

@@ -345,3 +345,13 @@ class TestRefused:
         assert response.context["form"].errors
         assert 'role="alert"' in response.content.decode()
         assert 'id="nearby-results"' not in response.content.decode()
+
+
+class TestTheMapLabels:
+    def test_the_count_on_a_marker_has_its_plural_forms_in_each_language(self, viewer):
+        # The page picks the form with Intl.PluralRules: English "one" and "other", Chinese "other".
+        english = json_of(logged_in(viewer, "en").get(URL), "nearby-config")["labels"]["requests"]
+        chinese = json_of(logged_in(viewer, "zh-hans").get(URL), "nearby-config")["labels"]["requests"]
+
+        assert english == {"one": "%(count)s open request", "other": "%(count)s open requests"}
+        assert chinese["other"] == "%(count)s 条待认领的求助"

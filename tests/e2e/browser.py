@@ -1,9 +1,13 @@
 """What the browser tests share beyond fixtures."""
 
+import io
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from importlib import import_module
 from typing import TypeVar
 
+from django.apps import apps
+from django.core.management import call_command
 from django.db import connections
 from playwright.sync_api import Page
 
@@ -42,3 +46,13 @@ def in_own_thread(read: Callable[[], T]) -> T:
 
     with ThreadPoolExecutor(max_workers=1) as executor:
         return executor.submit(run).result()
+
+
+def demo_load() -> None:
+    """The demo community (`make run`'s), for tests that want a realistic site.
+
+    The skills and their areas come from data migrations, which a transactional test's flush
+    empties: they are put back as the migrations do first (load_demo looks them up)."""
+    for module in ("talent_pool.migrations.0002_seed_skills", "talent_pool.migrations.0004_seed_skill_areas"):
+        import_module(module).seed(apps, None)
+    call_command("load_demo", stdout=io.StringIO())

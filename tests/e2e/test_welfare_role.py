@@ -106,7 +106,9 @@ def test_a_judge_takes_the_mediation_role(mediation_role, new_browser_context, l
     judge = new_browser_context(**PHONE).new_page()
     log_in(judge, live_asgi_url, mediation_role["judge"].email)
     expect(judge.locator("html")).to_have_attribute("lang", "zh-hans")
-    judge.locator("header nav").locator('a[href="/posts/roles/"]').click()
+    # On a phone the roles are in the account menu of the header.
+    judge.locator("header details.account-menu summary").click()
+    judge.locator("header details.account-menu").locator('a[href="/posts/roles/"]').click()
     row = judge.locator("#roles li.role", has_text=ROLE_TITLE)
     expect(row).to_contain_text("9:00–11:00")
     judge.screenshot(path=str(artifacts_dir / "welfare-role-list-phone.png"), full_page=True)

@@ -258,3 +258,12 @@ class TestMinors:
     def test_signing_up_as_under_14_marks_the_profile(self, client):
         client.post(reverse("account_signup"), signup_data(age_group="minor"))
         assert Profile.objects.get(user__email="new@example.test").is_minor
+
+    def test_the_profile_keeps_the_language_the_person_signed_up_in(self, client):
+        # Logging in applies the profile's language: one left at the default would greet
+        # someone who signed up in English in Chinese from their first login on.
+        client.post(reverse("account_signup"), signup_data(), HTTP_ACCEPT_LANGUAGE="en")
+        client.post(reverse("account_signup"), signup_data(email="zh@example.test"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+        assert Profile.objects.get(user__email="new@example.test").language == "en"
+        assert Profile.objects.get(user__email="zh@example.test").language == "zh-hans"
