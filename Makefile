@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run run-prod test lint messages demo clean
+.PHONY: run run-prod test lint messages screenshots demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ test: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+
+## make screenshots: walk every flow in Chromium again and keep its screenshots in docs/screenshots/
+## (the help pages and this README show them); `make test` keeps them in test-artifacts/ only.
+screenshots: $(VENV)/.dev-installed
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_walk.py -p no:cacheprovider
 
 ## make messages: refresh both catalogues from the source, then compile them.
 messages: $(VENV)/.dev-installed

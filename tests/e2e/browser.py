@@ -1,6 +1,7 @@
 """What the browser tests share beyond fixtures."""
 
 import io
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
@@ -9,7 +10,7 @@ from typing import TypeVar
 from django.apps import apps
 from django.core.management import call_command
 from django.db import connections
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.factories import PASSWORD
 
@@ -24,6 +25,20 @@ def log_in(page: Page, base_url: str, email: str, password: str = PASSWORD) -> N
     form.locator("input[name=password]").fill(password)
     form.locator("button[type=submit]").click()
     page.wait_for_url(f"{base_url}/")
+
+
+# A message of one's own in the chat log.
+MINE = re.compile(r"\bmine\b")
+
+
+def chat_send(page: Page, text: str, timeout_ms: float) -> None:
+    """Send a chat message from the conversation page and wait until the server has it."""
+    form = page.locator("form#chat-form")
+    form.locator("textarea[name=body]").fill(text)
+    form.locator("button[type=submit]").click()
+    # The server's acknowledgement clears the box; the broadcast echoes it into the sender's log.
+    expect(form.locator("textarea[name=body]")).to_have_value("", timeout=timeout_ms)
+    expect(page.locator("#chat-log .chat-message", has_text=text)).to_have_class(MINE, timeout=timeout_ms)
 
 
 def no_horizontal_scroll(page: Page) -> bool:

@@ -12,13 +12,12 @@ from playwright.sync_api import BrowserContext, Page, expect
 from aid_posts.services import aid_post_claim, claim_accept
 from messaging.models import Conversation
 from neighbors.models import User
-from tests.e2e.browser import log_in
+from tests.e2e.browser import MINE, chat_send, log_in
 from tests.factories import phone_of
 
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 WAIT_MS = 10_000
-MINE = re.compile(r"\bmine\b")
 # Before any page script runs: keep every WebSocket the page opens where the test can close it,
 # and while window.__e2eHold is set send new ones to a port nobody listens on, as if the network
 # were down. The page's own code is untouched.
@@ -73,15 +72,6 @@ def open_chat(new_browser_context, live_asgi_url: str, name: str, user: User, co
     page.on("request", lambda request: side.posts.append(request.url) if request.method == "POST" else None)
     page.evaluate("() => { window.__e2eNoReload = true; }")
     return side
-
-
-def send(side: ChatSide, text: str) -> None:
-    form = side.page.locator("form#chat-form")
-    form.locator("textarea[name=body]").fill(text)
-    form.locator("button[type=submit]").click()
-    # The server's acknowledgement clears the box; the broadcast echoes it into the sender's log.
-    expect(form.locator("textarea[name=body]")).to_have_value("", timeout=WAIT_MS)
-    expect(side.page.locator("#chat-log .chat-message", has_text=text)).to_have_class(MINE, timeout=WAIT_MS)
 
 
 def expect_received(side: ChatSide, text: str) -> None:
@@ -143,7 +133,7 @@ def test_poster_and_helper_see_each_others_messages_without_reloading(
 
     # When the poster sends a message, then the helper sees it arrive
     question = "师傅您好，明天上午十点方便过来吗？"
-    send(poster, question)
+    chat_send(poster.page, question, WAIT_MS)
     expect_received(helper, question)
 
     # And the poster sees that the helper (whose page is in front of them) has seen it
@@ -151,7 +141,7 @@ def test_poster_and_helper_see_each_others_messages_without_reloading(
 
     # When the helper replies, then the poster sees the reply
     reply = "可以的，我十点带工具过来。"
-    send(helper, reply)
+    chat_send(helper.page, reply, WAIT_MS)
     expect_received(poster, reply)
 
     # And both arrived over the WebSocket: no page navigated, reloaded or posted the form
@@ -176,7 +166,7 @@ def test_a_page_that_lost_its_connection_catches_up_and_sends_what_was_written_m
 
     # and meanwhile the helper writes, and the poster writes too
     missed = "我已经出门了，大概二十分钟到。"
-    send(helper, missed)
+    chat_send(helper.page, missed, WAIT_MS)
     written_offline = "好的，我在楼下等您。"
     form = poster.page.locator("form#chat-form")
     form.locator("textarea[name=body]").fill(written_offline)
