@@ -10,6 +10,8 @@ from typing import TypeVar
 from django.apps import apps
 from django.core.management import call_command
 from django.db import connections
+from django.utils import translation
+from django.utils.translation import gettext
 from playwright.sync_api import Page, expect
 
 from tests.factories import PASSWORD
@@ -39,6 +41,14 @@ def chat_send(page: Page, text: str, timeout_ms: float) -> None:
     # The server's acknowledgement clears the box; the broadcast echoes it into the sender's log.
     expect(form.locator("textarea[name=body]")).to_have_value("", timeout=timeout_ms)
     expect(page.locator("#chat-log .chat-message", has_text=text)).to_have_class(MINE, timeout=timeout_ms)
+
+
+def title_names_only_the_site(title: str, language: str) -> bool:
+    """Whether a page's title says nothing but the site's name (the base template's own title,
+    which a page that sets none shows), in the page's language."""
+    with translation.override(language):
+        names = {"", "近邻", "Jinlin", gettext("Jinlin"), gettext("Jinlin neighbours")}
+    return not {part.strip() for part in title.split("·")} - names
 
 
 def no_horizontal_scroll(page: Page) -> bool:

@@ -13,8 +13,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from aid_posts.models import AidPost, WelfareRole
@@ -25,7 +24,7 @@ from neighbors.models import Community, Membership, Place, User
 from neighbors.services import membership_request
 from talent_pool.models import Skill
 from tests.e2e.axe import AXE_JS, axe_report, axe_violations
-from tests.e2e.browser import demo_load, log_in
+from tests.e2e.browser import demo_load, log_in, title_names_only_the_site
 from tests.factories import UserFactory, skill
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
@@ -138,12 +137,6 @@ def demo_pages() -> dict[str, list[str]]:
     }
 
 
-def site_names(language: str) -> set[str]:
-    """What a title says when it only names the site (the base template's own title)."""
-    with translation.override(language):
-        return {"", "近邻", "Jinlin", gettext("Jinlin"), gettext("Jinlin neighbours")}
-
-
 @dataclass(frozen=True)
 class AuditRun:
     device: dict
@@ -168,7 +161,7 @@ PAGE_FACTS = """() => ({
 })"""
 
 
-def page_problems(page: Page, path: str, run: AuditRun, names: set[str]) -> list[str]:
+def page_problems(page: Page, path: str, run: AuditRun) -> list[str]:
     """Everything wrong with one page as a person of this run sees it."""
     response = page.goto(path)
     found = []
@@ -182,7 +175,7 @@ def page_problems(page: Page, path: str, run: AuditRun, names: set[str]) -> list
     if seen["headings"] != 1:
         found.append(f"has {seen['headings']} h1 headings, not one")
     title = seen["title"].strip()
-    if not {part.strip() for part in title.split("·")} - names:
+    if title_names_only_the_site(title, run.language):
         found.append(f"its title {title!r} names only the site")
     violations = axe_violations(page, enhanced_contrast=run.large_text)
     if violations:
@@ -194,7 +187,6 @@ def audit_run(run_name: str, pages: dict[str, list[str]], new_browser_context, b
     """Each person, on this run's device and in its language, visits their pages in turn: one
     browser context each. Returns the problems found and the pages' script errors."""
     run = AUDIT_RUNS[run_name]
-    names = site_names(run.language)
     problems: list[str] = []
     script_errors: list[str] = []
     for person, paths in pages.items():
@@ -213,9 +205,7 @@ def audit_run(run_name: str, pages: dict[str, list[str]], new_browser_context, b
             page.locator("form.large-text-switch button").click()
             page.wait_for_selector("html.large-text")
         for path in paths:
-            problems.extend(
-                f"{run_name} {person} {path}: {problem}" for problem in page_problems(page, path, run, names)
-            )
+            problems.extend(f"{run_name} {person} {path}: {problem}" for problem in page_problems(page, path, run))
         page.screenshot(path=artifacts_dir / f"a11y-{run_name}-{person.split('@')[0]}.png")
         context.close()
     return problems, script_errors

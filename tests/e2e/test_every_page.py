@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from committee.management.commands.load_demo import DEMO_PASSWORD
-from tests.e2e.browser import demo_load, log_in, no_horizontal_scroll
+from tests.e2e.browser import demo_load, log_in, no_horizontal_scroll, title_names_only_the_site
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
 PER_KIND = 2
@@ -69,10 +69,6 @@ def crawl(page, base_url: str) -> list[dict]:
     return results
 
 
-# The base template's own title, which a page that sets none would show.
-UNNAMED = {"", "近邻", "Jinlin"}
-
-
 def problems(results: list[dict]) -> list[str]:
     found = []
     for row in results:
@@ -82,7 +78,7 @@ def problems(results: list[dict]) -> list[str]:
         if row["sideways"]:
             found.append(f"{where}: {row['width']} px wide on a 360 px phone")
         title = row["title"].strip()
-        if " · " not in title or title.rsplit(" · ", 1)[0].strip() in UNNAMED:
+        if " · " not in title or title_names_only_the_site(title, "zh-hans"):
             found.append(f"{where}: the title {title!r} does not say what the page is")
         if row["h1"] != 1:
             found.append(f"{where}: {row['h1']} h1 headings")
